@@ -1,0 +1,41 @@
+# Coop — developer entry points. `make run` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PYTHONDONTWRITEBYTECODE ?=
+
+.PHONY: install assets run test lint typecheck unit clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+# Built, git-ignored artefacts: DSFR + our CSS/JS (from npm, pinned) and the communes reference.
+assets: install chalicelib/static/manifest.json chalicelib/data/communes.json.gz
+
+chalicelib/static/manifest.json: infra/build_assets.py $(wildcard assets/*)
+	$(BIN)/python -m infra.build_assets
+
+chalicelib/data/communes.json.gz: infra/build_communes.py
+	$(BIN)/python -m infra.build_communes
+
+run: assets
+	PORT=$(PORT) $(BIN)/python -m infra.local run
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+test: assets lint typecheck
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf build chalicelib/static chalicelib/data/communes.json.gz .pytest_cache .mypy_cache

@@ -1,0 +1,143 @@
+"""Server-side sessions: opaque random ids, idle and absolute expiry, rotation at sign-in.
+
+Pure logic; persistence goes through a `SessionStore` (DynamoDB in `store/`, a dict in tests).
+The cookie carries a random id; the store only ever sees its SHA-256, so a leaked table
+does not hand out live sessions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+# Touching `vu_le` on every request would cost a write per page; a minute of slack is enough
+# for a 2-hour idle timeout.
+TOUCH_AFTER_SECONDS = 60
+
+
+def new_secret() -> str:
+    """256 bits, URL-safe (43 chars)."""
+    return secrets.token_urlsafe(32)
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Session:
+    key: str  # digest of the cookie secret
+    mediateur_id: str
+    csrf_token: str
+    cree_le: int
+    vu_le: int
+    id_token: str | None = None
+
+    def expires_at(self, idle: int, absolute: int) -> int:
+        return min(self.vu_le + idle, self.cree_le + absolute)
+
+    def is_expired(self, now: int, idle: int, absolute: int) -> bool:
+        return now >= self.expires_at(idle, absolute)
+
+    def needs_touch(self, now: int) -> bool:
+        return now - self.vu_le >= TOUCH_AFTER_SECONDS
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """One authorization request in flight, bound to the browser by a cookie."""
+
+    key: str
+    state: str
+    nonce: str
+    code_verifier: str
+    retour: str | None
+    expires_at: int
+
+
+class SessionStore(Protocol):
+    def put_session(self, session: Session, expires_at: int) -> None: ...
+    def get_session(self, key: str) -> Session | None: ...
+    def touch_session(self, key: str, vu_le: int, expires_at: int) -> None: ...
+    def delete_session(self, key: str) -> None: ...
+    def put_attempt(self, attempt: LoginAttempt) -> None: ...
+    def take_attempt(self, key: str) -> LoginAttempt | None:
+        """Delete and return the attempt; a second call returns None (no replay)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle: int
+    absolute: int
+
+
+class Sessions:
+    """Use cases around sessions; knows nothing about HTTP."""
+
+    def __init__(self, store: SessionStore, policy: SessionPolicy) -> None:
+        self._store = store
+        self._policy = policy
+
+    def open(self, mediateur_id: str, id_token: str | None, now: int) -> tuple[str, Session]:
+        """Create a brand-new session (rotation: never reuse an id from before sign-in)."""
+        secret = new_secret()
+        session = Session(
+            key=digest(secret),
+            mediateur_id=mediateur_id,
+            csrf_token=new_secret(),
+            cree_le=now,
+            vu_le=now,
+            id_token=id_token,
+        )
+        self._store.put_session(session, session.expires_at(self._policy.idle, self._policy.absolute))
+        return secret, session
+
+    def resolve(self, secret: str | None, now: int) -> Session | None:
+        """The live session for a cookie value, or None (and expired ones are removed)."""
+        if not secret or len(secret) > 128:
+            return None
+        session = self._store.get_session(digest(secret))
+        if session is None:
+            return None
+        if session.is_expired(now, self._policy.idle, self._policy.absolute):
+            # TTL deletion is lazy (up to days in AWS, never in moto): the app enforces expiry.
+            self._store.delete_session(session.key)
+            return None
+        if session.needs_touch(now):
+            touched = replace(session, vu_le=now)
+            self._store.touch_session(
+                session.key, now, touched.expires_at(self._policy.idle, self._policy.absolute)
+            )
+            return touched
+        return session
+
+    def close(self, session: Session) -> None:
+        self._store.delete_session(session.key)
+
+    def start_login(
+        self, state: str, nonce: str, code_verifier: str, retour: str | None, now: int
+    ) -> str:
+        secret = new_secret()
+        self._store.put_attempt(
+            LoginAttempt(digest(secret), state, nonce, code_verifier, retour, now + 600)
+        )
+        return secret
+
+    def finish_login(self, secret: str | None, state: str | None, now: int) -> LoginAttempt | None:
+        """The attempt started in this browser for this `state`, consumed once."""
+        if not secret or not state or len(secret) > 128:
+            return None
+        attempt = self._store.take_attempt(digest(secret))
+        if attempt is None or attempt.expires_at <= now:
+            return None
+        if not hmac.compare_digest(attempt.state, state):
+            return None
+        return attempt
+
+
+def csrf_matches(session: Session, token: str | None) -> bool:
+    return bool(token) and hmac.compare_digest(session.csrf_token, token or "")

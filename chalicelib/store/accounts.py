@@ -1,0 +1,263 @@
+"""DynamoDB repositories for sessions, mediators, lieux and preferences.
+
+They return domain objects, never pynamodb items.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+
+from chalicelib.auth.sessions import LoginAttempt, Session
+from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.mediateurs import ROLE_MEDIATEUR, Lieu, LieuInput, Mediateur
+from chalicelib.domain.outils import OutilsPrefs
+from chalicelib.store.models import (
+    LieuItem,
+    LoginAttemptItem,
+    MediateurItem,
+    OutilsPrefsItem,
+    SessionItem,
+)
+
+
+def _epoch(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+def _is_conditional_failure(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"
+
+
+class DynamoSessionStore:
+    def put_session(self, session: Session, expires_at: int) -> None:
+        SessionItem(
+            pk="s#" + session.key,
+            mediateur_id=session.mediateur_id,
+            csrf_token=session.csrf_token,
+            cree_le=session.cree_le,
+            vu_le=session.vu_le,
+            id_token=session.id_token,
+            expires_at=_epoch(expires_at),
+        ).save()
+
+    def get_session(self, key: str) -> Session | None:
+        try:
+            item = SessionItem.get("s#" + key)
+        except DoesNotExist:
+            return None
+        return Session(
+            key=key,
+            mediateur_id=item.mediateur_id,
+            csrf_token=item.csrf_token,
+            cree_le=int(item.cree_le),
+            vu_le=int(item.vu_le),
+            id_token=item.id_token,
+        )
+
+    def touch_session(self, key: str, vu_le: int, expires_at: int) -> None:
+        item = SessionItem(pk="s#" + key)
+        try:
+            item.update(
+                actions=[SessionItem.vu_le.set(vu_le), SessionItem.expires_at.set(_epoch(expires_at))],
+                condition=SessionItem.pk.exists(),
+            )
+        except UpdateError as exc:
+            if not _is_conditional_failure(exc):
+                raise  # signed out meanwhile: nothing to touch
+
+    def delete_session(self, key: str) -> None:
+        SessionItem(pk="s#" + key).delete()
+
+    def put_attempt(self, attempt: LoginAttempt) -> None:
+        LoginAttemptItem(
+            pk="l#" + attempt.key,
+            state=attempt.state,
+            nonce=attempt.nonce,
+            code_verifier=attempt.code_verifier,
+            retour=attempt.retour,
+            expires_at=_epoch(attempt.expires_at),
+        ).save()
+
+    def take_attempt(self, key: str) -> LoginAttempt | None:
+        # A conditional delete is the atomic "consume once": a replayed callback finds nothing.
+        try:
+            item = LoginAttemptItem.get("l#" + key, consistent_read=True)
+            item.delete(condition=LoginAttemptItem.pk.exists())
+        except DoesNotExist:
+            return None
+        except DeleteError as exc:
+            if _is_conditional_failure(exc):
+                return None
+            raise
+        return LoginAttempt(
+            key=key,
+            state=item.state,
+            nonce=item.nonce,
+            code_verifier=item.code_verifier,
+            retour=item.retour,
+            expires_at=int(item.expires_at.timestamp()),
+        )
+
+
+def _med_pk(mediateur_id: str) -> str:
+    return "MED#" + mediateur_id
+
+
+def _mediateur(item: MediateurItem) -> Mediateur:
+    return Mediateur(
+        id=item.pk.removeprefix("MED#"),
+        prenom=item.prenom,
+        nom=item.nom,
+        email=item.email,
+        siret=item.siret,
+        roles=tuple(sorted(item.roles or {ROLE_MEDIATEUR})),
+        cree_le=item.cree_le,
+        derniere_connexion=item.derniere_connexion,
+    )
+
+
+def _lieu(item: LieuItem) -> Lieu:
+    return Lieu(
+        id=item.sk.removeprefix("LIEU#"),
+        mediateur_id=item.pk.removeprefix("MED#"),
+        nom=item.nom,
+        adresse=item.adresse,
+        commune_insee=item.commune_insee,
+        archive=bool(item.archive),
+        version=int(item.version or 1),
+        cree_le=item.cree_le,
+        modifie_le=item.modifie_le,
+    )
+
+
+def _query_partition(pk: str) -> list[dict]:
+    """Raw items of one partition of the app table (several item types at once)."""
+    connection = MediateurItem._get_connection()
+    items: list[dict] = []
+    start = None
+    while True:
+        page = connection.query(pk, exclusive_start_key=start, consistent_read=True)
+        items += page.get("Items", [])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return items
+
+
+class DynamoAccountStore:
+    """Mediator profile, lieux and tool preferences: one partition per mediator."""
+
+    def load(self, mediateur_id: str) -> tuple[Mediateur | None, list[Lieu], OutilsPrefs]:
+        """Everything about a mediator in one Query (profile + lieux + preferences)."""
+        mediateur: Mediateur | None = None
+        lieux: list[Lieu] = []
+        prefs = OutilsPrefs()
+        for raw in _query_partition(_med_pk(mediateur_id)):
+            sk = raw["sk"]["S"]
+            if sk == "PROFIL":
+                mediateur = _mediateur(MediateurItem.from_raw_data(raw))
+            elif sk.startswith("LIEU#"):
+                lieux.append(_lieu(LieuItem.from_raw_data(raw)))
+            elif sk == "PREF#outils":
+                p = OutilsPrefsItem.from_raw_data(raw)
+                prefs = OutilsPrefs(tuple(p.ordre or ()), frozenset(p.epingles or ()), int(p.version or 0))
+        lieux.sort(key=lambda lieu: (lieu.archive, lieu.nom.lower()))
+        return mediateur, lieux, prefs
+
+    def get_mediateur(self, mediateur_id: str) -> Mediateur | None:
+        try:
+            return _mediateur(MediateurItem.get(_med_pk(mediateur_id), "PROFIL"))
+        except DoesNotExist:
+            return None
+
+    def save_sign_in(self, mediateur: Mediateur) -> Mediateur:
+        """Create the profile on first sign-in, refresh the claims afterwards (roles are kept)."""
+        item = MediateurItem(_med_pk(mediateur.id), "PROFIL")
+        now = mediateur.derniere_connexion or datetime.now(timezone.utc)
+        actions = [
+            MediateurItem.prenom.set(mediateur.prenom),
+            MediateurItem.nom.set(mediateur.nom),
+            MediateurItem.email.set(mediateur.email),
+            MediateurItem.derniere_connexion.set(now),
+            MediateurItem.cree_le.set(MediateurItem.cree_le | (mediateur.cree_le or now)),
+        ]
+        if mediateur.siret:
+            actions += [
+                MediateurItem.siret.set(mediateur.siret),
+                MediateurItem.gsi1pk.set("STRUCT#" + mediateur.siret),
+                MediateurItem.gsi1sk.set(_med_pk(mediateur.id)),
+            ]
+        else:
+            actions += [
+                MediateurItem.siret.remove(),
+                MediateurItem.gsi1pk.remove(),
+                MediateurItem.gsi1sk.remove(),
+            ]
+        item.update(actions=actions)
+        saved = self.get_mediateur(mediateur.id)
+        assert saved is not None
+        return saved
+
+    # --- lieux ---------------------------------------------------------------------------------
+
+    def get_lieu(self, mediateur_id: str, lieu_id: str) -> Lieu:
+        try:
+            return _lieu(LieuItem.get(_med_pk(mediateur_id), "LIEU#" + lieu_id))
+        except DoesNotExist:
+            raise NotFound(lieu_id) from None
+
+    def add_lieu(self, mediateur_id: str, lieu_id: str, data: LieuInput, now: datetime) -> Lieu:
+        item = LieuItem(
+            _med_pk(mediateur_id),
+            "LIEU#" + lieu_id,
+            nom=data.nom.strip(),
+            adresse=data.adresse.strip(),
+            commune_insee=data.commune_insee.strip(),
+            archive=False,
+            cree_le=now,
+            modifie_le=now,
+        )
+        item.save(condition=LieuItem.pk.does_not_exist())
+        return _lieu(item)
+
+    def update_lieu(
+        self, lieu: Lieu, data: LieuInput | None, archive: bool, version: int, now: datetime
+    ) -> Lieu:
+        item = LieuItem(
+            _med_pk(lieu.mediateur_id),
+            "LIEU#" + lieu.id,
+            nom=(data.nom.strip() if data else lieu.nom),
+            adresse=(data.adresse.strip() if data else lieu.adresse),
+            commune_insee=(data.commune_insee.strip() if data else lieu.commune_insee),
+            archive=archive,
+            cree_le=lieu.cree_le or now,
+            modifie_le=now,
+            version=version,
+        )
+        try:
+            item.save()  # VersionAttribute adds "version = :expected" to the condition
+        except PutError as exc:
+            if _is_conditional_failure(exc):
+                raise Conflict(lieu.id) from None
+            raise
+        return _lieu(item)
+
+    # --- preferences ---------------------------------------------------------------------------
+
+    def save_outils(self, mediateur_id: str, prefs: OutilsPrefs) -> OutilsPrefs:
+        item = OutilsPrefsItem(
+            _med_pk(mediateur_id),
+            "PREF#outils",
+            ordre=list(prefs.ordre),
+            epingles=sorted(prefs.epingles),
+            version=prefs.version or None,
+        )
+        try:
+            item.save()
+        except PutError as exc:
+            if _is_conditional_failure(exc):
+                raise Conflict("outils") from None
+            raise
+        return OutilsPrefs(prefs.ordre, prefs.epingles, int(item.version))

@@ -1,0 +1,134 @@
+"""pynamodb models. Table names, region and endpoint are set by `configure()` from Settings,
+never at import time. Only `store/` imports this module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.models import Model
+
+from chalicelib.config import Settings
+
+
+class _Meta:
+    table_name = "unconfigured"
+    region = "eu-west-3"
+    host: str | None = None
+    connect_timeout_seconds = 2
+    read_timeout_seconds = 5
+    max_retry_attempts = 3
+
+
+# --- sessions table ---------------------------------------------------------------------------
+
+
+class SessionItem(Model):
+    """A signed-in browser session. `pk` is `s#` + SHA-256 of the cookie value."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    mediateur_id = UnicodeAttribute()
+    csrf_token = UnicodeAttribute()
+    cree_le = NumberAttribute()
+    vu_le = NumberAttribute()
+    id_token = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+class LoginAttemptItem(Model):
+    """A sign-in in progress (state, nonce, PKCE verifier). `pk` is `l#` + SHA-256 of the cookie."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    state = UnicodeAttribute()
+    nonce = UnicodeAttribute()
+    code_verifier = UnicodeAttribute()
+    retour = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+# --- app table --------------------------------------------------------------------------------
+
+
+class MediateurItem(Model):
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)  # MED#<id>
+    sk = UnicodeAttribute(range_key=True)  # PROFIL
+    prenom = UnicodeAttribute()
+    nom = UnicodeAttribute()
+    email = UnicodeAttribute()
+    siret = UnicodeAttribute(null=True)
+    roles = UnicodeSetAttribute(null=True)
+    cree_le = UTCDateTimeAttribute()
+    derniere_connexion = UTCDateTimeAttribute()
+    gsi1pk = UnicodeAttribute(null=True)  # STRUCT#<siret>: the structure's mediators
+    gsi1sk = UnicodeAttribute(null=True)
+
+
+class LieuItem(Model):
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)  # MED#<id>
+    sk = UnicodeAttribute(range_key=True)  # LIEU#<lieu id>
+    nom = UnicodeAttribute()
+    adresse = UnicodeAttribute()
+    commune_insee = UnicodeAttribute()
+    archive = BooleanAttribute(default=False)
+    cree_le = UTCDateTimeAttribute()
+    modifie_le = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class OutilsPrefsItem(Model):
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)  # MED#<id>
+    sk = UnicodeAttribute(range_key=True)  # PREF#outils
+    ordre = ListAttribute(of=UnicodeAttribute, default=list)
+    epingles = ListAttribute(of=UnicodeAttribute, default=list)
+    version = VersionAttribute()
+
+
+# --- wiring -----------------------------------------------------------------------------------
+
+MODELS: tuple[tuple[type[Model], str], ...] = (
+    (SessionItem, "sessions"),
+    (LoginAttemptItem, "sessions"),
+    (MediateurItem, "app"),
+    (LieuItem, "app"),
+    (OutilsPrefsItem, "app"),
+)
+
+
+def register(model: type[Model], logical_table: str) -> None:
+    """Later features add their models here so that `configure` reaches them too."""
+    global MODELS
+    if (model, logical_table) not in MODELS:
+        MODELS = MODELS + ((model, logical_table),)
+
+
+def configure(settings: Settings) -> None:
+    for model, logical in MODELS:
+        meta: Any = model.Meta
+        meta.table_name = settings.table_name(logical)
+        meta.region = settings.region
+        meta.host = settings.aws_endpoint_url
+        model._connection = None  # drop a connection built for another configuration
