@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -87,7 +87,7 @@ def profile_from_identity(mediateur_id: str, identity: Identity, now: datetime) 
     )
 
 
-def validate_lieu(data: LieuInput, commune_exists: Mapping[str, object]) -> dict[str, str]:
+def validate_lieu(data: LieuInput, communes: Container[str]) -> dict[str, str]:
     """Rules of a lieu d'activité; returns field -> French message (empty when valid)."""
     errors: dict[str, str] = {}
     if not data.nom.strip():
@@ -100,6 +100,6 @@ def validate_lieu(data: LieuInput, commune_exists: Mapping[str, object]) -> dict
         errors["adresse"] = "L'adresse doit faire 200 caractères au plus."
     if not data.commune_insee.strip():
         errors["commune_insee"] = "Choisissez la commune du lieu."
-    elif data.commune_insee.strip() not in commune_exists:
+    elif data.commune_insee.strip() not in communes:
         errors["commune_insee"] = "Choisissez une commune de la liste."
     return errors

@@ -121,3 +121,33 @@ def schema_fingerprint() -> str:
     """Changes whenever a table definition changes (local snapshots are tagged with it)."""
     payload = json.dumps([t.properties(t.logical) for t in TABLES], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+# --- the other resources, shared the same way ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueDef:
+    logical: str
+    visibility_timeout: int
+    max_receive_count: int  # then the message moves to the dead-letter queue
+    retention_seconds: int = 4 * 24 * 3600
+    dlq_retention_seconds: int = 14 * 24 * 3600
+
+    def properties(self, queue_name: Any) -> dict[str, Any]:
+        return {
+            "QueueName": queue_name,
+            "VisibilityTimeout": self.visibility_timeout,
+            "MessageRetentionPeriod": self.retention_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class BucketDef:
+    logical: str
+    expire_after_days: int
+
+
+# The export worker may take minutes on a big export: the message stays invisible meanwhile.
+EXPORT_QUEUE = QueueDef("exports", visibility_timeout=900, max_receive_count=3)
+EXPORT_BUCKET = BucketDef("exports", expire_after_days=7)

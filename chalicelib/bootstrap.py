@@ -1,0 +1,114 @@
+"""Composition root: builds clients and repositories lazily, once per process.
+
+Nothing here runs at import. Tests replace the container with `override()`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.auth.sessions import SessionPolicy, Sessions
+from chalicelib.config import Settings
+from chalicelib.services.accounts import AccountService
+
+if TYPE_CHECKING:
+    from chalicelib.auth.oidc import ProConnectClient
+    from chalicelib.referentiel.communes import CommuneIndex
+    from chalicelib.store.health import StorageHealth
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Container:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utc_now) -> None:
+        from chalicelib.store.models import configure
+
+        self.settings = settings
+        self.clock = clock
+        configure(settings)
+
+    def now_ts(self) -> int:
+        return int(self.clock().timestamp())
+
+    @cached_property
+    def sessions(self) -> Sessions:
+        from chalicelib.store.accounts import DynamoSessionStore
+
+        policy = SessionPolicy(self.settings.session_idle_seconds, self.settings.session_absolute_seconds)
+        return Sessions(DynamoSessionStore(), policy)
+
+    @cached_property
+    def accounts(self) -> AccountService:
+        from chalicelib.store.accounts import DynamoAccountStore
+
+        return AccountService(DynamoAccountStore(), self.communes, self.clock)
+
+    def communes(self) -> CommuneIndex:
+        from chalicelib.referentiel.communes import load_index
+
+        return load_index()
+
+    @cached_property
+    def oidc(self) -> ProConnectClient:
+        # Imported here: joserfc/cryptography are only needed on the sign-in path.
+        from chalicelib.auth.oidc import ClientConfig, ProConnectClient, UrllibHttp
+
+        s = self.settings
+        config = ClientConfig(
+            issuer=s.oidc_issuer,
+            client_id=s.oidc_client_id,
+            client_secret=s.oidc_client_secret,
+            redirect_uri=s.redirect_uri,
+            post_logout_redirect_uri=s.post_logout_redirect_uri,
+            scopes=s.oidc_scopes,
+        )
+        return ProConnectClient(config, UrllibHttp())
+
+    def boto3_client(self, service: str) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            service,
+            region_name=self.settings.region,
+            endpoint_url=self.settings.aws_endpoint_url,
+            config=Config(signature_version="s3v4", retries={"max_attempts": 3, "mode": "standard"}),
+        )
+
+    @cached_property
+    def health(self) -> StorageHealth:
+        from chalicelib.store.health import StorageHealth
+
+        return StorageHealth(
+            self.boto3_client("dynamodb"),
+            self.boto3_client("s3"),
+            self.settings.table_name,
+            self.settings.export_bucket,
+        )
+
+
+_lock = threading.Lock()
+_container: Container | None = None
+
+
+def get() -> Container:
+    global _container
+    if _container is None:
+        with _lock:
+            if _container is None:
+                _container = Container(Settings.from_env(os.environ))
+    return _container
+
+
+def override(container: Container | None) -> None:
+    """Install a container (tests) or drop the current one so the next `get()` rebuilds it."""
+    global _container
+    with _lock:
+        _container = container

@@ -1,0 +1,74 @@
+"""Powertools Logger and Metrics, built once per process on first use (never at import).
+
+Log lines carry the request id, the route template, the status and the duration; never a
+concrete path, a query string, a form value or a claim (they may hold personal data).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+_logger: Any = None
+_metrics: Any = None
+
+
+def logger() -> Any:
+    global _logger
+    if _logger is None:
+        with _lock:
+            if _logger is None:
+                from aws_lambda_powertools import Logger
+
+                service = os.environ.get("POWERTOOLS_SERVICE_NAME", "coop")
+                # One handler, no propagation to the root logger: no duplicate lines.
+                _logger = Logger(service=service, log_uncaught_exceptions=False)
+                _logger._logger.propagate = False
+    return _logger
+
+
+def metrics() -> Any:
+    global _metrics
+    if _metrics is None:
+        with _lock:
+            if _metrics is None:
+                from aws_lambda_powertools import Metrics
+
+                _metrics = Metrics(
+                    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Coop"),
+                    service=os.environ.get("POWERTOOLS_SERVICE_NAME", "coop"),
+                )
+    return _metrics
+
+
+def count(name: str, value: float = 1) -> None:
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def milliseconds(name: str, value: float) -> None:
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics().add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+
+
+def frames(exc: BaseException) -> list[str]:
+    """Where an exception went through, without its message (which may quote user input)."""
+    import traceback
+
+    return [f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno} {f.name}" for f in traceback.extract_tb(exc.__traceback__)]
+
+
+def flush() -> None:
+    """Emit the EMF blob for what this invocation recorded (nothing when empty)."""
+    metrics().flush_metrics(raise_on_empty_metrics=False)
+
+
+def reset_for_tests() -> None:
+    global _logger, _metrics
+    with _lock:
+        _logger = None
+        _metrics = None

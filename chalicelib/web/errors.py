@@ -1,0 +1,64 @@
+"""The one place that turns domain errors and failures into French pages and JSON errors."""
+
+from __future__ import annotations
+
+import traceback
+
+from chalice import Response
+
+from chalicelib.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from chalicelib.web.http import html, json_response
+
+MESSAGES = {
+    401: "Vous devez vous connecter pour accéder à cette page.",
+    403: "Vous n'avez pas l'autorisation d'effectuer cette action.",
+    404: "La page que vous cherchez est introuvable.",
+    409: "Cet élément a été modifié entre-temps. Rechargez-le puis recommencez.",
+    422: "Les données envoyées ne sont pas valides.",
+    500: "Une erreur inattendue s'est produite. Réessayez dans quelques instants.",
+}
+
+
+def status_of(exc: DomainError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Forbidden):
+        return 403
+    if isinstance(exc, Conflict):
+        return 409
+    if isinstance(exc, ValidationFailed):
+        return 422
+    return 400
+
+
+def json_error(status: int, errors: dict[str, str] | None = None) -> Response:
+    body: dict[str, object] = {"message": MESSAGES.get(status, "Erreur.")}
+    if errors is not None:
+        body["errors"] = errors
+    return json_response(body, status=status)
+
+
+def error_page(status: int, detail: str | None = None) -> Response:
+    from chalicelib.web.pages_common import render_page
+
+    template = f"erreurs/{status if status in (403, 404, 500) else 'generique'}.html"
+    return render_page(template, status=status, message=MESSAGES.get(status, ""), detail=detail)
+
+
+def for_domain_error(exc: DomainError, as_json: bool) -> Response:
+    status = status_of(exc)
+    if as_json:
+        errors = exc.errors if isinstance(exc, ValidationFailed) else None
+        return json_error(status, errors)
+    return error_page(status)
+
+
+def for_crash(as_json: bool, show_trace: bool) -> Response:
+    """A 500 without stack trace, except on a developer's machine."""
+    detail = traceback.format_exc() if show_trace else None
+    if as_json:
+        return json_error(500)
+    try:
+        return error_page(500, detail)
+    except Exception:  # the error page itself failed: plain text, still French
+        return html("<h1>Erreur</h1><p>" + MESSAGES[500] + "</p>", status=500)

@@ -1,0 +1,117 @@
+"""Small HTTP helpers on top of Chalice: forms, cookies, redirects, typed responses."""
+
+from __future__ import annotations
+
+import json
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from chalice import Response
+from chalice.app import Request
+
+HTML = "text/html; charset=utf-8"
+JSON = "application/json; charset=utf-8"
+MAX_FORM_BYTES = 256 * 1024
+
+
+class FormData:
+    """A parsed urlencoded body: `get` for single values, `getlist` for checkboxes."""
+
+    def __init__(self, values: dict[str, list[str]]) -> None:
+        self._values = values
+
+    def get(self, name: str, default: str = "") -> str:
+        values = self._values.get(name)
+        return values[0] if values else default
+
+    def getlist(self, name: str) -> list[str]:
+        return list(self._values.get(name, []))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._values
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {k: list(v) for k, v in self._values.items()}
+
+
+def parse_form(request: Request) -> FormData:
+    raw = request.raw_body or b""
+    if len(raw) > MAX_FORM_BYTES:
+        return FormData({})
+    content_type = (request.headers.get("content-type") or "").lower()
+    if not content_type.startswith("application/x-www-form-urlencoded"):
+        return FormData({})
+    text = raw.decode("utf-8", errors="replace")
+    return FormData(parse_qs(text, keep_blank_values=True, max_num_fields=2000))
+
+
+def parse_json(request: Request) -> Any:
+    raw = request.raw_body or b""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def cookies(request: Request) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    header = request.headers.get("cookie") or ""
+    try:
+        jar.load(header)
+    except CookieError:
+        return {}
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def set_cookie(
+    name: str, value: str, *, secure: bool, max_age: int | None = None, http_only: bool = True
+) -> str:
+    parts = [f"{name}={value}", "Path=/", "SameSite=Lax"]
+    if http_only:
+        parts.append("HttpOnly")
+    if secure:
+        parts.append("Secure")
+    if max_age is not None:
+        parts.append(f"Max-Age={max_age}")
+    return "; ".join(parts)
+
+
+def clear_cookie(name: str, *, secure: bool) -> str:
+    return set_cookie(name, "", secure=secure, max_age=0)
+
+
+def html(body: str, status: int = 200, headers: dict[str, Any] | None = None) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": HTML, **(headers or {})})
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, Any] | None = None) -> Response:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    return Response(body=body, status_code=status, headers={"Content-Type": JSON, **(headers or {})})
+
+
+def redirect(location: str, status: int = 303, headers: dict[str, Any] | None = None) -> Response:
+    return Response(body="", status_code=status, headers={"Location": location, **(headers or {})})
+
+
+def safe_local_path(target: str | None, default: str = "/") -> str:
+    """Only same-site absolute paths are accepted as redirect targets (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+def wants_json(request: Request) -> bool:
+    route = route_of(request)
+    return route.startswith("/api/") or route == "/healthz"
+
+
+def route_of(request: Request) -> str:
+    """The route template ("/activites/{id}"): never the concrete path, which may carry ids."""
+    context = request.context or {}
+    return str(context.get("resourcePath") or "")

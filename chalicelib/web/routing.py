@@ -1,0 +1,102 @@
+"""Route decorators: authentication, onboarding and error mapping in one place.
+
+Chalice turns any exception raised by a view into its own English 500, so every view goes
+through `_guarded`, which maps domain errors and hands real crashes to the middleware.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import quote
+
+from chalice import Blueprint, Response
+from chalice.app import ChaliceUnhandledError
+
+from chalicelib.domain.errors import DomainError
+from chalicelib.web import errors
+from chalicelib.web.context import current
+from chalicelib.web.http import redirect
+
+View = Callable[..., Response]
+CONTENT_TYPES = ["application/x-www-form-urlencoded", "application/json", "text/plain"]
+
+
+class Crash(ChaliceUnhandledError):
+    """An unexpected exception, re-raised so that the middleware logs it once and answers 500."""
+
+
+def _guarded(view: View, as_json: bool) -> View:
+    @functools.wraps(view)
+    def wrapper(**kwargs: Any) -> Response:
+        try:
+            return view(**kwargs)
+        except DomainError as exc:
+            return errors.for_domain_error(exc, as_json)
+        except ChaliceUnhandledError:
+            raise
+        except Exception as exc:
+            raise Crash(type(exc).__name__) from exc
+
+    return wrapper
+
+
+def _login_redirect() -> Response:
+    request = current().request
+    target = request.path if request.method == "GET" else "/"
+    query = request.query_params or {}
+    if query and request.method == "GET":
+        target += "?" + "&".join(f"{quote(k)}={quote(v)}" for k, v in query.items())
+    return redirect("/connexion?retour=" + quote(target, safe=""), status=303)
+
+
+def _authenticated(view: View, as_json: bool, needs_lieu: bool) -> View:
+    @functools.wraps(view)
+    def wrapper(**kwargs: Any) -> Response:
+        state = current()
+        if state.account is None:
+            return errors.json_error(401) if as_json else _login_redirect()
+        if needs_lieu and state.account.profile.needs_onboarding:
+            if as_json:
+                return errors.json_error(403, {"lieu_id": "Ajoutez d'abord un lieu d'activité."})
+            return redirect("/bienvenue", status=303)
+        return view(**kwargs)
+
+    return wrapper
+
+
+def page(
+    bp: Blueprint,
+    path: str,
+    methods: Iterable[str] = ("GET",),
+    auth: bool = True,
+    needs_lieu: bool = False,
+) -> Callable[[View], View]:
+    """An HTML route. `auth` sends anonymous visitors to sign in; `needs_lieu` to onboarding."""
+    return _route(bp, path, methods, auth, needs_lieu, as_json=False)
+
+
+def api(
+    bp: Blueprint, path: str, methods: Iterable[str] = ("GET",), auth: bool = True
+) -> Callable[[View], View]:
+    """A JSON route under /api/: 401 when anonymous, errors as {"errors": {...}}."""
+    return _route(bp, path, methods, auth, False, as_json=True)
+
+
+def _route(
+    bp: Blueprint,
+    path: str,
+    methods: Iterable[str],
+    auth: bool,
+    needs_lieu: bool,
+    as_json: bool,
+) -> Callable[[View], View]:
+    def decorator(view: View) -> View:
+        wrapped = _authenticated(view, as_json, needs_lieu) if auth else view
+        bp.route(path, methods=list(methods), content_types=CONTENT_TYPES)(
+            _guarded(wrapped, as_json)
+        )
+        return view
+
+    return decorator
