@@ -23,9 +23,12 @@ def logger() -> Any:
                 from aws_lambda_powertools import Logger
 
                 service = os.environ.get("POWERTOOLS_SERVICE_NAME", "coop")
-                # One handler, no propagation to the root logger: no duplicate lines.
                 _logger = Logger(service=service, log_uncaught_exceptions=False)
-                _logger._logger.propagate = False
+                # Chalice's app logger has the same name ("coop") and its own handler: keep only
+                # Powertools' JSON handler and no propagation, so every line is written once.
+                inner = _logger._logger
+                inner.handlers = [h for h in inner.handlers if h is _logger.logger_handler]
+                inner.propagate = False
     return _logger
 
 

@@ -119,6 +119,8 @@ def write_atomically(path: Path, payload: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(payload)
+        # mkstemp creates 0600; the Lambda runtime user must be able to read the packaged file.
+        os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -30,6 +30,8 @@ DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "communes.json.gz"
 # capping it bounds the work a single request can cause.
 MAX_QUERY_LENGTH = 100
 MIN_POSTAL_PREFIX = 2
+# Below this many candidates, a typed word is checked against each candidate's own keys.
+FEW_CANDIDATES = 64
 # Abbreviations people type for the very common "Saint-"/"Sainte-" prefix.
 ABBREVIATIONS = {"st": "saint", "ste": "sainte"}
 # Ligatures that NFKD does not decompose ("Œuilly", "Lœuilley").
@@ -74,9 +76,9 @@ def _plain(text: str) -> str:
 def _words_of_all(names: list[str]) -> list[list[str]]:
     """`words` of every name, in one pass over one big string: C loops instead of 35k calls
     (this runs at cold start)."""
-    lines = _plain("\n".join(names)).split("\n")
-    assert len(lines) == len(names), "a commune name contains a line break"
-    return [line.split() for line in lines]
+    if any("\n" in name for name in names):
+        raise ValueError("a commune name contains a line break")
+    return [line.split() for line in _plain("\n".join(names)).split("\n")]
 
 
 def _prefix_slice(keys: list[str], ids: list[int], prefix: str) -> list[int]:
@@ -103,10 +105,10 @@ class CommuneIndex:
         self._rows = [given[i] for i in order]
         self._by_insee = {str(row[0]): rank for rank, row in enumerate(self._rows)}
         # A name's keys: its words and the whole name without separators.
-        name_keys = [[*name_words[i], compact[i]] for i in order]
+        self._keys_of = [[*name_words[i], compact[i]] for i in order]
         self._name_keys, self._name_ids = _sorted_index(
-            [key for keys in name_keys for key in keys],
-            [rank for rank, keys in enumerate(name_keys) for _ in keys],
+            [key for keys in self._keys_of for key in keys],
+            [rank for rank, keys in enumerate(self._keys_of) for _ in keys],
         )
         self._compact_keys, self._compact_ids = _sorted_index(
             [compact[i] for i in order], list(range(len(order)))
@@ -123,7 +125,7 @@ class CommuneIndex:
         return (_commune(row) for row in self._rows)
 
     def __contains__(self, insee: object) -> bool:
-        return insee in self._by_insee
+        return isinstance(insee, str) and insee in self._by_insee
 
     def get(self, insee: str) -> Commune | None:
         i = self._by_insee.get(insee)
@@ -147,7 +149,7 @@ class CommuneIndex:
             exact, prefixed = self._search_postal(q)
             ranked = exact + by_insee + prefixed
         else:
-            ranked = by_insee + self._search_name(words(q))
+            ranked = by_insee + self._search_name(words(q), limit)
         return [_commune(self._rows[i]) for i in _first_unique(ranked, limit)]
 
     def _search_postal(self, q: str) -> tuple[list[int], list[int]]:
@@ -161,41 +163,65 @@ class CommuneIndex:
         exact_ranked = sorted(exact, key=lambda i: (len(self._rows[i][2]), i))
         return exact_ranked, sorted(prefixed)
 
-    def _search_name(self, typed: list[str]) -> list[int]:
+    def _search_name(self, typed: list[str], limit: int) -> list[int]:
+        """Exact name, then names starting with the query, then names where every typed word
+        starts a word. Spacing is free: "saintetienne" and "l hay" match as whole-name prefixes."""
         if not typed:
-            return []
-        matches = self._matching_all_words(typed)
-        if not matches:
             return []
         exact: set[int] = set()
         starting: set[int] = set()
         for compact in _compact_variants(typed):
             exact.update(_exact_slice(self._compact_keys, self._compact_ids, compact))
             starting.update(_prefix_slice(self._compact_keys, self._compact_ids, compact))
-        exact &= matches
-        starting = (starting & matches) - exact
-        return sorted(exact) + sorted(starting) + sorted(matches - exact - starting)
+        ranked = sorted(exact) + sorted(starting - exact)
+        if len(ranked) >= limit:
+            # Broad queries ("s", "saint") stop here: word matching would only add lower ranks.
+            return ranked
+        return ranked + sorted(self._matching_all_words(typed) - starting)
 
     def _matching_all_words(self, typed: list[str]) -> set[int]:
         """Ids whose name has, for every typed word, a word (or the whole name) starting with it."""
-        result: set[int] | None = None
-        # Longest words first: they are the most selective, so the intersection shrinks fastest.
-        for word in sorted(set(typed), key=len, reverse=True):
-            found = self._matching_word(word)
-            result = found if result is None else result & found
+        # Rarest word first (two bisects count its keys) so the candidates shrink fast; once few
+        # remain, checking their own keys beats materialising a large slice ("saint loup s").
+        ordered = sorted(set(typed), key=self._count_keys_starting)
+        result = self._matching_word(ordered[0])
+        for word in ordered[1:]:
             if not result:
-                return set()
-        return result or set()
+                break
+            if len(result) <= FEW_CANDIDATES:
+                result = {i for i in result if self._has_word_starting(i, word)}
+            else:
+                result &= self._matching_word(word)
+        return result
+
+    def _count_keys_starting(self, word: str) -> int:
+        keys = self._name_keys
+        return bisect_right(keys, word + END) - bisect_left(keys, word)
 
     def _matching_word(self, word: str) -> set[int]:
-        found = set(_prefix_slice(self._name_keys, self._name_ids, word))
-        expanded = ABBREVIATIONS.get(word)
-        if expanded is not None:
-            found.update(_prefix_slice(self._name_keys, self._name_ids, expanded))
-        if word.isdigit() and len(word) >= MIN_POSTAL_PREFIX:
+        found: set[int] = set()
+        for prefix in _prefixes(word):
+            found.update(_prefix_slice(self._name_keys, self._name_ids, prefix))
+        if _is_postal_prefix(word):
             # "Lyon 3e Arrondissement (69003)", the label itself, typed or pasted back, must match.
             found.update(_prefix_slice(self._postal_keys, self._postal_ids, word))
         return found
+
+    def _has_word_starting(self, i: int, word: str) -> bool:
+        """Same rule as `_matching_word`, for one commune."""
+        prefixes = _prefixes(word)
+        if any(key.startswith(prefixes) for key in self._keys_of[i]):
+            return True
+        return _is_postal_prefix(word) and any(code.startswith(word) for code in self._rows[i][2])
+
+
+def _prefixes(word: str) -> tuple[str, ...]:
+    expanded = ABBREVIATIONS.get(word)
+    return (word,) if expanded is None else (word, expanded)
+
+
+def _is_postal_prefix(word: str) -> bool:
+    return word.isascii() and word.isdigit() and len(word) >= MIN_POSTAL_PREFIX
 
 
 def _commune(row: Sequence[Any]) -> Commune:

@@ -248,12 +248,10 @@ class DynamoAccountStore:
 
     def save_outils(self, mediateur_id: str, prefs: OutilsPrefs) -> OutilsPrefs:
         item = OutilsPrefsItem(
-            _med_pk(mediateur_id),
-            "PREF#outils",
-            ordre=list(prefs.ordre),
-            epingles=sorted(prefs.epingles),
-            version=prefs.version or None,
+            _med_pk(mediateur_id), "PREF#outils", ordre=list(prefs.ordre), epingles=sorted(prefs.epingles)
         )
+        if prefs.version:
+            item.version = prefs.version  # saved before: the write is conditional on it
         try:
             item.save()
         except PutError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from chalicelib.referentiel.communes import words
 from chalicelib.web.http import FormData
 
 if TYPE_CHECKING:
@@ -35,7 +36,9 @@ def resolve(form: FormData, name: str, index: CommuneIndex, required: bool) -> C
     matches = index.search(text, limit=10)
     if chosen and any(c.insee == chosen.insee for c in matches):
         return CommuneChoice(chosen.insee, chosen.libelle)  # picked among the candidates
-    exact = [c for c in matches if text in (c.libelle, c.insee)]
+    exact = [c for c in matches if text in (c.libelle, c.insee)] or [
+        c for c in matches if words(c.nom) == words(text)
+    ]
     if len(exact) == 1 or len(matches) == 1:
         found = exact[0] if len(exact) == 1 else matches[0]
         return CommuneChoice(found.insee, found.libelle)

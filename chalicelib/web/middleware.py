@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -127,7 +128,7 @@ def http_middleware(request: Request, get_response: Callable[[Request], Response
     started = time.perf_counter()
     token = context.begin(request)
     log = observability.logger()
-    request_id = (request.context or {}).get("requestId", "")
+    request_id = (request.context or {}).get("requestId") or uuid.uuid4().hex
     log.append_keys(request_id=request_id, route=route_of(request), method=request.method)
     try:
         response = _respond(request, get_response)

@@ -273,3 +273,11 @@ def _int(value: str) -> int:
         return int(value)
     except ValueError:
         return -1
+
+
+@page(bp, "/introuvable", auth=False)
+def introuvable() -> Response:
+    """Target of unknown URLs (local server rewrite; API Gateway gateway response in production)."""
+    from chalicelib.web.errors import error_page
+
+    return error_page(404)

@@ -1,0 +1,130 @@
+"""The app process of the local stack: Chalice's local HTTP server plus the event pumps.
+
+Started (and restarted on code changes) by `python -m infra.local run`, which owns the
+embedded AWS and the fake ProConnect. Running the pumps here means they always invoke the
+current code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from infra.local.pump import (
+    Checkpoints,
+    DeadLetters,
+    PumpThread,
+    QueuePump,
+    QueueSource,
+    StreamPump,
+    StreamSource,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+log = logging.getLogger("coop.local")
+_TABLE_IN_ARN = re.compile(r":table/([^/]+)/stream/")
+
+
+def stage_environment(stage: str = "local") -> dict[str, str]:
+    """Environment variables that .chalice/config.json declares for a stage."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    env = dict(config.get("environment_variables", {}))
+    env.update(config.get("stages", {}).get(stage, {}).get("environment_variables", {}))
+    return {k: str(v) for k, v in env.items()}
+
+
+def table_for_stream(stream_arn: str, table_prefix: str) -> str:
+    """app.py names streams by logical table ("…:table/activities/stream/…"); map to the real table."""
+    match = _TABLE_IN_ARN.search(stream_arn)
+    if not match:
+        raise ValueError(f"cannot find the table in {stream_arn}")
+    logical = match.group(1)
+    return logical if logical.startswith(table_prefix) else f"{table_prefix}-{logical}"
+
+
+def build_pumps(app: Any, state_dir: Path, invoke: Any) -> list[PumpThread]:
+    import boto3
+    from chalice.app import DynamoDBEventConfig, SQSEventConfig
+
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    region = os.environ.get("AWS_REGION", "eu-west-3")
+    session = boto3.session.Session(region_name=region)
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
+    streams = session.client("dynamodbstreams", endpoint_url=endpoint)
+    sqs = session.client("sqs", endpoint_url=endpoint)
+    checkpoints = Checkpoints(state_dir / "pump-checkpoints.json")
+    checkpoints.load()
+    dead_letters = DeadLetters(state_dir / "failed-events")
+    prefix = os.environ.get("TABLE_PREFIX", "coop-local")
+    threads: list[PumpThread] = []
+    for source in app.event_sources:
+        if isinstance(source, DynamoDBEventConfig):
+            table = table_for_stream(source.stream_arn, prefix)
+            stream_source = StreamSource(source.name, table, source.batch_size or 100)
+            pump: StreamPump | QueuePump = StreamPump(
+                stream_source, dynamodb, streams, invoke, checkpoints, dead_letters, region=region
+            )
+            threads.append(PumpThread(pump))
+        elif isinstance(source, SQSEventConfig):
+            url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            queue_source = QueueSource(source.name, url, arn, source.batch_size or 1)
+            threads.append(PumpThread(QueuePump(queue_source, sqs, invoke, dead_letters, region=region)))
+    return threads
+
+
+def not_found_handler() -> type:
+    """Chalice's local gateway answers unknown paths with API Gateway's 403; we show our 404."""
+    from chalice.local import ChaliceRequestHandler, RouteMatcher
+
+    class Handler(ChaliceRequestHandler):  # type: ignore[misc]
+        def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any) -> None:
+            # Set before super().__init__, which handles the request right away.
+            self._routes = list(app_object.routes)
+            super().__init__(request, client_address, server, app_object, config)
+
+        def _generic_handle(self) -> None:
+            matcher = RouteMatcher(self._routes)
+            try:
+                matcher.match_route(self.path.split("?", 1)[0])
+            except ValueError:
+                self.path = "/introuvable"
+            super()._generic_handle()
+
+        # The base class binds do_GET & co. to its own _generic_handle at class creation.
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+    return Handler
+
+
+def serve(port: int, state_dir: Path) -> None:
+    from chalice.config import Config
+    from chalice.local import LocalDevServer
+    from chalice.test import Client
+
+    for name, value in stage_environment("local").items():
+        os.environ.setdefault(name, value)
+    import app as app_module
+
+    app = app_module.app
+    client = Client(app, stage_name="local", project_dir=str(ROOT))
+
+    def invoke(function: str, payload: dict[str, Any]) -> Any:
+        return client.lambda_.invoke(function, payload).payload
+
+    pumps = build_pumps(app, state_dir, invoke)
+    for pump in pumps:
+        pump.start()
+    config = Config.create(chalice_stage="local", app_name="coop", chalice_app=app)
+    # Subclassing keeps Chalice's request translation; only the unknown-route answer changes.
+    server = LocalDevServer(app, config, "127.0.0.1", port, handler_cls=not_found_handler())
+    log.info("Coop is served on http://127.0.0.1:%s (%d event pump(s))", port, len(pumps))
+    try:
+        server.serve_forever()
+    finally:
+        for pump in pumps:
+            pump.stop()
