@@ -58,3 +58,82 @@ def communes() -> Response:
     results = state.container.communes().search(q, limit=10) if q else []
     # Reference data, identical for everyone: cacheable, unlike the personal pages.
     return json_response([to_json(c) for c in results], headers={"Cache-Control": "public, max-age=86400"})
+
+
+# --- lieux d'activité -------------------------------------------------------------------------
+
+
+def _parse_lieu() -> tuple[object, Response | None]:
+    from pydantic import ValidationError
+
+    from chalicelib.schemas.errors import french_errors
+    from chalicelib.schemas.lieux import LieuIn
+
+    body = current().json
+    if not isinstance(body, dict):
+        return None, json_error(422, {"corps": "Le corps de la requête doit être un objet JSON."})
+    try:
+        return LieuIn.model_validate(body), None
+    except ValidationError as exc:
+        return None, json_error(422, french_errors(exc))
+
+
+def _mediateur_id() -> str:
+    account = current().account
+    assert account is not None
+    return account.profile.mediateur.id
+
+
+@api(bp, "/api/lieux")
+def lieux_list() -> Response:
+    account = current().account
+    assert account is not None
+    return json_response({"items": [lieu_json(lieu) for lieu in account.profile.lieux]})
+
+
+@api(bp, "/api/lieux", methods=("POST",))
+def lieux_create() -> Response:
+    parsed, error = _parse_lieu()
+    if error:
+        return error
+    lieu = current().container.accounts.add_lieu(_mediateur_id(), parsed.to_domain())  # type: ignore[attr-defined]
+    return json_response(lieu_json(lieu), status=201)
+
+
+@api(bp, "/api/lieux/{lieu_id}")
+def lieux_read(lieu_id: str) -> Response:
+    _check_id(lieu_id)
+    return json_response(lieu_json(current().container.accounts.lieu(_mediateur_id(), lieu_id)))
+
+
+@api(bp, "/api/lieux/{lieu_id}", methods=("PUT",))
+def lieux_update(lieu_id: str) -> Response:
+    _check_id(lieu_id)
+    parsed, error = _parse_lieu()
+    if error:
+        return error
+    version = getattr(parsed, "version", None)
+    if version is None:
+        return json_error(422, {"version": "Ce champ est obligatoire."})
+    lieu = current().container.accounts.update_lieu(
+        _mediateur_id(), lieu_id, parsed.to_domain(), version  # type: ignore[attr-defined]
+    )
+    return json_response(lieu_json(lieu))
+
+
+@api(bp, "/api/lieux/{lieu_id}", methods=("DELETE",))
+def lieux_archive(lieu_id: str) -> Response:
+    """A lieu is archived, not erased: its past activities keep pointing to it."""
+    _check_id(lieu_id)
+    service = current().container.accounts
+    lieu = service.lieu(_mediateur_id(), lieu_id)
+    archived = service.set_archive(lieu.mediateur_id, lieu.id, True, lieu.version)
+    return json_response(lieu_json(archived))
+
+
+def _check_id(value: str) -> None:
+    from chalicelib.domain.errors import NotFound
+    from chalicelib.domain.ids import looks_like_id
+
+    if not looks_like_id(value):
+        raise NotFound(value)
