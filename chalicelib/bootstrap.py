@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Container:
@@ -41,7 +41,9 @@ class Container:
     def sessions(self) -> Sessions:
         from chalicelib.store.accounts import DynamoSessionStore
 
-        policy = SessionPolicy(self.settings.session_idle_seconds, self.settings.session_absolute_seconds)
+        policy = SessionPolicy(
+            self.settings.session_idle_seconds, self.settings.session_absolute_seconds
+        )
         return Sessions(DynamoSessionStore(), policy)
 
     @cached_property
@@ -79,7 +81,9 @@ class Container:
             service,
             region_name=self.settings.region,
             endpoint_url=self.settings.aws_endpoint_url,
-            config=Config(signature_version="s3v4", retries={"max_attempts": 3, "mode": "standard"}),
+            config=Config(
+                signature_version="s3v4", retries={"max_attempts": 3, "mode": "standard"}
+            ),
         )
 
     @cached_property

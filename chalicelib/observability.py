@@ -62,7 +62,10 @@ def frames(exc: BaseException) -> list[str]:
     """Where an exception went through, without its message (which may quote user input)."""
     import traceback
 
-    return [f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno} {f.name}" for f in traceback.extract_tb(exc.__traceback__)]
+    return [
+        f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno} {f.name}"
+        for f in traceback.extract_tb(exc.__traceback__)
+    ]
 
 
 def flush() -> None:

@@ -6,20 +6,19 @@ client against the fake provider over loopback HTTP.
 
 from __future__ import annotations
 
+import html
+import logging
 import os
 import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-import html
-import logging
 
 import pytest
 
@@ -80,7 +79,7 @@ class Clock:
         self.offset = timedelta()
 
     def __call__(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
+        return datetime.now(UTC) + self.offset
 
     def advance(self, **kwargs: float) -> None:
         self.offset += timedelta(**kwargs)
@@ -148,7 +147,9 @@ class Page:
         return html.unescape(match.group(1).strip()) if match else ""
 
     def field_errors(self) -> list[str]:
-        return [html.unescape(m) for m in re.findall(r'class="fr-error-text"[^>]*>(.*?)<', self.text)]
+        return [
+            html.unescape(m) for m in re.findall(r'class="fr-error-text"[^>]*>(.*?)<', self.text)
+        ]
 
     def csrf(self) -> str:
         match = re.search(r'name="csrf_token" value="([^"]+)"', self.text)
@@ -180,7 +181,9 @@ class Browser:
                 else:
                     self.cookies[name] = morsel.value
 
-    def request(self, method: str, path: str, body: bytes | str = b"", headers: dict[str, str] | None = None) -> Page:
+    def request(
+        self, method: str, path: str, body: bytes | str = b"", headers: dict[str, str] | None = None
+    ) -> Page:
         all_headers = {"Host": "127.0.0.1:8000", **self._cookie_header(), **(headers or {})}
         response = getattr(self.client.http, method.lower())(path, headers=all_headers, body=body)
         self._keep_cookies(response.headers)
@@ -189,7 +192,13 @@ class Browser:
     def get(self, path: str, headers: dict[str, str] | None = None) -> Page:
         return self.request("GET", path, headers=headers)
 
-    def post(self, path: str, data: dict[str, Any] | None = None, csrf: bool = True, headers: dict[str, str] | None = None) -> Page:
+    def post(
+        self,
+        path: str,
+        data: dict[str, Any] | None = None,
+        csrf: bool = True,
+        headers: dict[str, str] | None = None,
+    ) -> Page:
         from urllib.parse import urlencode
 
         fields = dict(data or {})
@@ -202,7 +211,9 @@ class Browser:
             headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
         )
 
-    def api(self, method: str, path: str, payload: Any = None, headers: dict[str, str] | None = None) -> Page:
+    def api(
+        self, method: str, path: str, payload: Any = None, headers: dict[str, str] | None = None
+    ) -> Page:
         import json
 
         extra = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -219,10 +230,7 @@ class Browser:
             target = page.location
             if target.startswith(PUBLIC_URL):
                 target = target[len(PUBLIC_URL) :]
-            if target.startswith("/"):
-                page = self.get(target)
-            else:
-                page = provider_get(target)
+            page = self.get(target) if target.startswith("/") else provider_get(target)
         return page
 
     def sign_in(self, email: str | None = None) -> Page:
@@ -237,7 +245,10 @@ class Browser:
 
     def onboard(self, nom: str = "Médiathèque Louise Michel", commune: str = "69383") -> Page:
         return self.follow(
-            self.post("/bienvenue", {"nom": nom, "adresse": "12 rue des Lilas", "commune_insee_q": commune})
+            self.post(
+                "/bienvenue",
+                {"nom": nom, "adresse": "12 rue des Lilas", "commune_insee_q": commune},
+            )
         )
 
 

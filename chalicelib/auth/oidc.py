@@ -105,7 +105,7 @@ class ProConnectClient:
 
     def _key_set(self, refresh: bool = False) -> KeySet:
         if self._keys is None or refresh:
-            self._keys = KeySet.import_key_set(self._get_json(self.metadata()["jwks_uri"]))
+            self._keys = KeySet.import_key_set(self._get_json(self.metadata()["jwks_uri"]))  # type: ignore[arg-type]
         return self._keys
 
     def _get_json(self, url: str) -> dict[str, Any]:
@@ -222,7 +222,9 @@ class ProConnectClient:
             return jwt.decode(token, self._key_set(), algorithms=list(ALLOWED_ALGORITHMS))
         except JoseError:
             # Keys rotate: fetch the JWKS once more before giving up.
-            return jwt.decode(token, self._key_set(refresh=True), algorithms=list(ALLOWED_ALGORITHMS))
+            return jwt.decode(
+                token, self._key_set(refresh=True), algorithms=list(ALLOWED_ALGORITHMS)
+            )
 
 
 def _identity(id_claims: dict[str, Any], info: dict[str, Any]) -> Identity:
@@ -260,7 +262,9 @@ class UrllibHttp:
             {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
         )
 
-    def _send(self, url: str, data: bytes | None, headers: dict[str, str]) -> tuple[int, str, bytes]:
+    def _send(
+        self, url: str, data: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, str, bytes]:
         import urllib.error
         import urllib.request
 

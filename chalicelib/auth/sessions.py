@@ -93,7 +93,9 @@ class Sessions:
             vu_le=now,
             id_token=id_token,
         )
-        self._store.put_session(session, session.expires_at(self._policy.idle, self._policy.absolute))
+        self._store.put_session(
+            session, session.expires_at(self._policy.idle, self._policy.absolute)
+        )
         return secret, session
 
     def resolve(self, secret: str | None, now: int) -> Session | None:

@@ -100,8 +100,10 @@ def move(prefs: OutilsPrefs, slug: str, direction: str) -> OutilsPrefs:
 
 
 def with_order(prefs: OutilsPrefs, order: list[str]) -> OutilsPrefs:
-    """Apply a full order sent by drag and drop; unknown slugs are ignored, missing ones appended."""
-    return OutilsPrefs(tuple(normalised_order(OutilsPrefs(tuple(order)))), prefs.epingles, prefs.version)
+    """Apply a full order from drag and drop: unknown slugs ignored, missing ones appended."""
+    return OutilsPrefs(
+        tuple(normalised_order(OutilsPrefs(tuple(order)))), prefs.epingles, prefs.version
+    )
 
 
 def toggle_pin(prefs: OutilsPrefs, slug: str) -> OutilsPrefs:

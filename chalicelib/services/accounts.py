@@ -52,7 +52,9 @@ class AccountService:
 
     def sign_in(self, identity: Identity) -> Mediateur:
         mediateur_id = mediateur_id_for(identity.idp_id, identity.sub)
-        return self._store.save_sign_in(profile_from_identity(mediateur_id, identity, self._clock()))
+        return self._store.save_sign_in(
+            profile_from_identity(mediateur_id, identity, self._clock())
+        )
 
     def account(self, mediateur_id: str) -> Account | None:
         mediateur, lieux, prefs = self._store.load(mediateur_id)
@@ -90,7 +92,9 @@ class AccountService:
 
     # --- outils --------------------------------------------------------------------------------
 
-    def move_outil(self, mediateur_id: str, prefs: OutilsPrefs, slug: str, direction: str) -> OutilsPrefs:
+    def move_outil(
+        self, mediateur_id: str, prefs: OutilsPrefs, slug: str, direction: str
+    ) -> OutilsPrefs:
         if slug not in outils.SLUGS:
             raise NotFound(slug)
         return self._store.save_outils(mediateur_id, outils.move(prefs, slug, direction))

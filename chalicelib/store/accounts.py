@@ -5,7 +5,8 @@ They return domain objects, never pynamodb items.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
@@ -23,7 +24,7 @@ from chalicelib.store.models import (
 
 
 def _epoch(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
+    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 def _is_conditional_failure(exc: Exception) -> bool:
@@ -61,7 +62,10 @@ class DynamoSessionStore:
         item = SessionItem(pk="s#" + key)
         try:
             item.update(
-                actions=[SessionItem.vu_le.set(vu_le), SessionItem.expires_at.set(_epoch(expires_at))],
+                actions=[
+                    SessionItem.vu_le.set(vu_le),
+                    SessionItem.expires_at.set(_epoch(expires_at)),
+                ],
                 condition=SessionItem.pk.exists(),
             )
         except UpdateError as exc:
@@ -133,6 +137,12 @@ def _lieu(item: LieuItem) -> Lieu:
     )
 
 
+def _prefs(item: OutilsPrefsItem) -> OutilsPrefs:
+    ordre: list[str] = list(item.ordre or [])  # type: ignore[arg-type]
+    epingles: list[str] = list(item.epingles or [])  # type: ignore[arg-type]
+    return OutilsPrefs(tuple(ordre), frozenset(epingles), int(item.version or 0))
+
+
 def _query_partition(pk: str) -> list[dict]:
     """Raw items of one partition of the app table (several item types at once)."""
     connection = MediateurItem._get_connection()
@@ -161,8 +171,7 @@ class DynamoAccountStore:
             elif sk.startswith("LIEU#"):
                 lieux.append(_lieu(LieuItem.from_raw_data(raw)))
             elif sk == "PREF#outils":
-                p = OutilsPrefsItem.from_raw_data(raw)
-                prefs = OutilsPrefs(tuple(p.ordre or ()), frozenset(p.epingles or ()), int(p.version or 0))
+                prefs = _prefs(OutilsPrefsItem.from_raw_data(raw))
         lieux.sort(key=lambda lieu: (lieu.archive, lieu.nom.lower()))
         return mediateur, lieux, prefs
 
@@ -175,8 +184,8 @@ class DynamoAccountStore:
     def save_sign_in(self, mediateur: Mediateur) -> Mediateur:
         """Create the profile on first sign-in, refresh the claims afterwards (roles are kept)."""
         item = MediateurItem(_med_pk(mediateur.id), "PROFIL")
-        now = mediateur.derniere_connexion or datetime.now(timezone.utc)
-        actions = [
+        now = mediateur.derniere_connexion or datetime.now(UTC)
+        actions: list[Any] = [
             MediateurItem.prenom.set(mediateur.prenom),
             MediateurItem.nom.set(mediateur.nom),
             MediateurItem.email.set(mediateur.email),
@@ -248,7 +257,10 @@ class DynamoAccountStore:
 
     def save_outils(self, mediateur_id: str, prefs: OutilsPrefs) -> OutilsPrefs:
         item = OutilsPrefsItem(
-            _med_pk(mediateur_id), "PREF#outils", ordre=list(prefs.ordre), epingles=sorted(prefs.epingles)
+            _med_pk(mediateur_id),
+            "PREF#outils",
+            ordre=list(prefs.ordre),
+            epingles=sorted(prefs.epingles),
         )
         if prefs.version:
             item.version = prefs.version  # saved before: the write is conditional on it

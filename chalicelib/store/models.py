@@ -122,7 +122,7 @@ def register(model: type[Model], logical_table: str) -> None:
     """Later features add their models here so that `configure` reaches them too."""
     global MODELS
     if (model, logical_table) not in MODELS:
-        MODELS = MODELS + ((model, logical_table),)
+        MODELS = (*MODELS, (model, logical_table))
 
 
 def configure(settings: Settings) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, Response
 
 from chalicelib.domain.mediateurs import Lieu
@@ -9,6 +11,9 @@ from chalicelib.web.context import current
 from chalicelib.web.errors import json_error
 from chalicelib.web.http import json_response
 from chalicelib.web.routing import api
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.lieux import LieuIn
 
 bp = Blueprint(__name__)
 
@@ -31,7 +36,8 @@ def moi() -> Response:
     state = current()
     account = state.account
     session = state.session
-    assert account is not None and session is not None
+    assert account is not None
+    assert session is not None
     m = account.profile.mediateur
     return json_response(
         {
@@ -57,13 +63,15 @@ def communes() -> Response:
         return json_error(422, {"q": "La recherche doit faire 80 caractères au plus."})
     results = state.container.communes().search(q, limit=10) if q else []
     # Reference data, identical for everyone: cacheable, unlike the personal pages.
-    return json_response([to_json(c) for c in results], headers={"Cache-Control": "public, max-age=86400"})
+    return json_response(
+        [to_json(c) for c in results], headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 # --- lieux d'activité -------------------------------------------------------------------------
 
 
-def _parse_lieu() -> tuple[object, Response | None]:
+def _parse_lieu() -> tuple[LieuIn | None, Response | None]:
     from pydantic import ValidationError
 
     from chalicelib.schemas.errors import french_errors
@@ -94,9 +102,9 @@ def lieux_list() -> Response:
 @api(bp, "/api/lieux", methods=("POST",))
 def lieux_create() -> Response:
     parsed, error = _parse_lieu()
-    if error:
-        return error
-    lieu = current().container.accounts.add_lieu(_mediateur_id(), parsed.to_domain())  # type: ignore[attr-defined]
+    if error or parsed is None:
+        return error or json_error(422)
+    lieu = current().container.accounts.add_lieu(_mediateur_id(), parsed.to_domain())
     return json_response(lieu_json(lieu), status=201)
 
 
@@ -110,13 +118,16 @@ def lieux_read(lieu_id: str) -> Response:
 def lieux_update(lieu_id: str) -> Response:
     _check_id(lieu_id)
     parsed, error = _parse_lieu()
-    if error:
-        return error
-    version = getattr(parsed, "version", None)
+    if error or parsed is None:
+        return error or json_error(422)
+    version = parsed.version
     if version is None:
         return json_error(422, {"version": "Ce champ est obligatoire."})
     lieu = current().container.accounts.update_lieu(
-        _mediateur_id(), lieu_id, parsed.to_domain(), version  # type: ignore[attr-defined]
+        _mediateur_id(),
+        lieu_id,
+        parsed.to_domain(),
+        version,
     )
     return json_response(lieu_json(lieu))
 

@@ -24,8 +24,12 @@ def _canonical_host_redirect() -> Response | None:
     host = state.request.headers.get("host")
     if settings.is_local and host and host != wanted:
         path = state.request.path
-        query = urlsplit(state.request.context.get("path", "")).query if state.request.context else ""
-        return redirect(settings.public_url.rstrip("/") + path + (f"?{query}" if query else ""), 302)
+        query = (
+            urlsplit(state.request.context.get("path", "")).query if state.request.context else ""
+        )
+        return redirect(
+            settings.public_url.rstrip("/") + path + (f"?{query}" if query else ""), 302
+        )
     return None
 
 
@@ -73,7 +77,9 @@ def connexion_retour() -> Response:
     )
     if attempt is None:
         observability.count("SignInRejected")
-        observability.logger().warning("sign-in rejected", reason="unknown, expired or replayed state")
+        observability.logger().warning(
+            "sign-in rejected", reason="unknown, expired or replayed state"
+        )
         return render_page("auth/echec.html", status=400, raison="expiree")
     try:
         signed_in = c.oidc.complete(state.query("code"), attempt.nonce, attempt.code_verifier)
@@ -85,7 +91,9 @@ def connexion_retour() -> Response:
     if state.session is not None:
         c.sessions.close(state.session)  # rotation: the pre-sign-in session id dies here
     secret, _ = c.sessions.open(mediateur.id, signed_in.id_token, c.now_ts())
-    session_cookie = set_cookie(settings.session_cookie_name, secret, secure=settings.secure_cookies)
+    session_cookie = set_cookie(
+        settings.session_cookie_name, secret, secure=settings.secure_cookies
+    )
     observability.count("SignIn")
     account = c.accounts.account(mediateur.id)
     target = attempt.retour or "/"

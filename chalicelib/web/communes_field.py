@@ -44,4 +44,6 @@ def resolve(form: FormData, name: str, index: CommuneIndex, required: bool) -> C
         return CommuneChoice(found.insee, found.libelle)
     if not matches:
         return CommuneChoice(text=text, error=f"Aucune commune ne correspond à « {text} ».")
-    return CommuneChoice(text=text, candidates=matches, error="Choisissez la commune dans la liste.")
+    return CommuneChoice(
+        text=text, candidates=matches, error="Choisissez la commune dans la liste."
+    )

@@ -41,7 +41,7 @@ class RequestState:
             self._session = c.sessions.resolve(secret, c.now_ts())
             if self._session is not None:
                 self.mediateur_id = self._session.mediateur_id
-        return self._session  # type: ignore[no-any-return]
+        return self._session
 
     @property
     def account(self) -> Account | None:
@@ -50,13 +50,13 @@ class RequestState:
             self._account = (
                 self.container.accounts.account(session.mediateur_id) if session else None
             )
-        return self._account  # type: ignore[no-any-return]
+        return self._account
 
     @property
     def form(self) -> FormData:
         if self._form is _UNSET:
             self._form = parse_form(self.request)
-        return self._form  # type: ignore[no-any-return]
+        return self._form
 
     @property
     def json(self) -> Any:
@@ -65,8 +65,8 @@ class RequestState:
         return self._json
 
     def query(self, name: str, default: str = "") -> str:
-        params = self.request.query_params or {}
-        value = params.get(name)
+        params = self.request.query_params
+        value = params.get(name) if params else None
         return value if isinstance(value, str) else default
 
 

@@ -38,11 +38,17 @@ def json_error(status: int, errors: dict[str, str] | None = None) -> Response:
     return json_response(body, status=status)
 
 
-def error_page(status: int, detail: str | None = None) -> Response:
+def error_page(status: int, detail: str | None = None, anonymous: bool = False) -> Response:
     from chalicelib.web.pages_common import render_page
 
     template = f"erreurs/{status if status in (403, 404, 500) else 'generique'}.html"
-    return render_page(template, status=status, message=MESSAGES.get(status, ""), detail=detail)
+    return render_page(
+        template,
+        status=status,
+        anonymous=anonymous,
+        message=MESSAGES.get(status, ""),
+        detail=detail,
+    )
 
 
 def for_domain_error(exc: DomainError, as_json: bool) -> Response:
@@ -59,6 +65,6 @@ def for_crash(as_json: bool, show_trace: bool) -> Response:
     if as_json:
         return json_error(500)
     try:
-        return error_page(500, detail)
+        return error_page(500, detail, anonymous=True)
     except Exception:  # the error page itself failed: plain text, still French
         return html("<h1>Erreur</h1><p>" + MESSAGES[500] + "</p>", status=500)

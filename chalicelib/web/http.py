@@ -37,6 +37,8 @@ class FormData:
 
 def parse_form(request: Request) -> FormData:
     raw = request.raw_body or b""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
     if len(raw) > MAX_FORM_BYTES:
         return FormData({})
     content_type = (request.headers.get("content-type") or "").lower()
@@ -84,12 +86,16 @@ def clear_cookie(name: str, *, secure: bool) -> str:
 
 
 def html(body: str, status: int = 200, headers: dict[str, Any] | None = None) -> Response:
-    return Response(body=body, status_code=status, headers={"Content-Type": HTML, **(headers or {})})
+    return Response(
+        body=body, status_code=status, headers={"Content-Type": HTML, **(headers or {})}
+    )
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, Any] | None = None) -> Response:
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
-    return Response(body=body, status_code=status, headers={"Content-Type": JSON, **(headers or {})})
+    return Response(
+        body=body, status_code=status, headers={"Content-Type": JSON, **(headers or {})}
+    )
 
 
 def redirect(location: str, status: int = 303, headers: dict[str, Any] | None = None) -> Response:

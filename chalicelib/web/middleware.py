@@ -86,7 +86,9 @@ def gzipped(request: Request, response: Response) -> Response:
     headers = dict(response.headers)
     headers["Content-Encoding"] = "gzip"
     headers["Vary"] = "Accept-Encoding"
-    return BinaryResponse(gzip.compress(raw, compresslevel=6, mtime=0), headers, response.status_code)
+    return BinaryResponse(
+        gzip.compress(raw, compresslevel=6, mtime=0), headers, response.status_code
+    )
 
 
 def _allowed_origins(request: Request) -> set[str]:

@@ -97,7 +97,12 @@ _register_upcoming()
 def mes_outils() -> Response:
     prefs = _account().outils
     cards = [
-        (outil, pinned, outils.can_move(prefs, outil.slug, "monter"), outils.can_move(prefs, outil.slug, "descendre"))
+        (
+            outil,
+            pinned,
+            outils.can_move(prefs, outil.slug, "monter"),
+            outils.can_move(prefs, outil.slug, "descendre"),
+        )
         for outil, pinned in outils.arranged(prefs)
     ]
     return render_page("pages/outils.html", cartes=cards)
@@ -145,7 +150,9 @@ def _lieu_input() -> tuple[LieuInput, communes_field.CommuneChoice]:
     return data, choice
 
 
-def _lieu_errors(choice: communes_field.CommuneChoice, exc: ValidationFailed | None) -> dict[str, str]:
+def _lieu_errors(
+    choice: communes_field.CommuneChoice, exc: ValidationFailed | None
+) -> dict[str, str]:
     errors = dict(exc.errors) if exc else {}
     if choice.error:
         errors["commune_insee"] = choice.error
@@ -170,7 +177,9 @@ def lieux() -> Response:
 
 @page(bp, "/lieux/nouveau")
 def lieu_nouveau() -> Response:
-    return render_page("lieux/formulaire.html", lieu=None, valeurs={}, commune=communes_field.CommuneChoice())
+    return render_page(
+        "lieux/formulaire.html", lieu=None, valeurs={}, commune=communes_field.CommuneChoice()
+    )
 
 
 @page(bp, "/lieux/nouveau", methods=("POST",))

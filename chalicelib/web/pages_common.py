@@ -21,9 +21,10 @@ FLASH = {
 }
 
 
-def base_context() -> dict[str, Any]:
+def base_context(anonymous: bool = False) -> dict[str, Any]:
+    """`anonymous` renders without touching the session (the crash page must not crash)."""
     state = current()
-    session = state.session
+    session = None if anonymous else state.session
     account = state.account if session else None
     flash = FLASH.get(state.query("message"))
     return {
@@ -37,8 +38,10 @@ def base_context() -> dict[str, Any]:
     }
 
 
-def render_page(template: str, status: int = 200, **context: Any) -> Response:
-    values = base_context()
+def render_page(
+    template: str, status: int = 200, anonymous: bool = False, **context: Any
+) -> Response:
+    values = base_context(anonymous)
     values.update(context)
     if values.get("errors"):
         status = status if status != 200 else 400

@@ -45,7 +45,7 @@ def _guarded(view: View, as_json: bool) -> View:
 def _login_redirect() -> Response:
     request = current().request
     target = request.path if request.method == "GET" else "/"
-    query = request.query_params or {}
+    query = dict(request.query_params or {})
     if query and request.method == "GET":
         target += "?" + "&".join(f"{quote(k)}={quote(v)}" for k, v in query.items())
     return redirect("/connexion?retour=" + quote(target, safe=""), status=303)

@@ -54,7 +54,7 @@ def child_environment(endpoint: str, queue_url: str, issuer: str, port: int) -> 
             "PUBLIC_URL": f"http://127.0.0.1:{port}",
             "OIDC_ISSUER": issuer,
             "OIDC_CLIENT_ID": "coop-local",
-            "OIDC_CLIENT_SECRET": "coop-local-secret",  # noqa: S105 - fake provider only
+            "OIDC_CLIENT_SECRET": "coop-local-secret",
             "POWERTOOLS_METRICS_DISABLED": "true",
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
@@ -85,7 +85,16 @@ class AppProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        cmd = [sys.executable, "-m", "infra.local", "serve", "--port", str(self.port), "--state-dir", str(self.state_dir)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "infra.local",
+            "serve",
+            "--port",
+            str(self.port),
+            "--state-dir",
+            str(self.state_dir),
+        ]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env)
 
     def stop(self) -> None:
@@ -117,13 +126,17 @@ def run(port: int, idp_port: int, state_dir: Path) -> int:
             redirect_uri=f"http://127.0.0.1:{port}/connexion/retour",
             post_logout_redirect_uri=f"http://127.0.0.1:{port}/deconnexion/retour",
         )
-        app = AppProcess(port, state_dir, child_environment(endpoint, queues["queue"], provider.issuer, port))
+        app = AppProcess(
+            port, state_dir, child_environment(endpoint, queues["queue"], provider.issuer, port)
+        )
         app.start()
         ready = wait_healthy(port)
         print(
-            f"\n  Coop {'is ready' if ready else 'did not answer /healthz yet'} on http://127.0.0.1:{port} "
-            f"({time.monotonic() - started:.1f} s; local data: {restored})\n"
-            f"  Fake ProConnect: {provider.issuer} — signs in camille.dupont@demo.coop.local by default\n"
+            f"\n  Coop {'is ready' if ready else 'did not answer /healthz yet'}"
+            f" on http://127.0.0.1:{port}"
+            f" ({time.monotonic() - started:.1f} s; local data: {restored})\n"
+            f"  Fake ProConnect: {provider.issuer}"
+            " — signs in camille.dupont@demo.coop.local by default\n"
             "  Ctrl-C stops everything and keeps the data.\n",
             flush=True,
         )
@@ -135,7 +148,10 @@ def run(port: int, idp_port: int, state_dir: Path) -> int:
             app.stop()
             saved = snapshots.save()
             provider.stop()
-            print(f"\n  Stopped. Local data {'saved in ' + str(state_dir) if saved else 'NOT saved'}.", flush=True)
+            print(
+                f"\n  Stopped. Local data {'saved in ' + str(state_dir) if saved else 'NOT saved'}.",  # noqa: E501
+                flush=True,
+            )
     return 0
 
 
@@ -161,7 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run_cmd = sub.add_parser("run", help="embedded AWS + fake ProConnect + the app, with reload")
     run_cmd.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    run_cmd.add_argument("--idp-port", type=int, default=int(os.environ.get("IDP_PORT", "0")) or None)
+    run_cmd.add_argument(
+        "--idp-port", type=int, default=int(os.environ.get("IDP_PORT", "0")) or None
+    )
     run_cmd.add_argument("--state-dir", type=Path, default=ROOT / ".local")
     serve_cmd = sub.add_parser("serve", help="(internal) the app process")
     serve_cmd.add_argument("--port", type=int, required=True)

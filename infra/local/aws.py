@@ -47,7 +47,11 @@ class StackNames:
 
     @classmethod
     def for_stage(cls, stage: str = "local") -> StackNames:
-        return cls(f"coop-{stage}", f"coop-{stage}-{EXPORT_BUCKET.logical}", f"coop-{stage}-{EXPORT_QUEUE.logical}")
+        return cls(
+            f"coop-{stage}",
+            f"coop-{stage}-{EXPORT_BUCKET.logical}",
+            f"coop-{stage}-{EXPORT_QUEUE.logical}",
+        )
 
     def table(self, logical: str) -> str:
         return f"{self.table_prefix}-{logical}"
@@ -55,7 +59,11 @@ class StackNames:
 
 def create_table_kwargs(properties: dict[str, Any]) -> dict[str, Any]:
     """CloudFormation table properties -> DynamoDB CreateTable arguments."""
-    kwargs = {k: v for k, v in properties.items() if k not in ("StreamSpecification", "TimeToLiveSpecification")}
+    kwargs = {
+        k: v
+        for k, v in properties.items()
+        if k not in ("StreamSpecification", "TimeToLiveSpecification")
+    }
     stream = properties.get("StreamSpecification")
     if stream:
         kwargs["StreamSpecification"] = {"StreamEnabled": True, **stream}
@@ -81,7 +89,9 @@ def provision(endpoint: str, names: StackNames) -> dict[str, str]:
     s3 = session.client("s3", endpoint_url=endpoint)
     buckets = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if names.bucket not in buckets:
-        s3.create_bucket(Bucket=names.bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.create_bucket(
+            Bucket=names.bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
         s3.put_bucket_lifecycle_configuration(
             Bucket=names.bucket,
             LifecycleConfiguration={
@@ -101,7 +111,9 @@ def provision(endpoint: str, names: StackNames) -> dict[str, str]:
         QueueName=names.queue + "-dlq",
         Attributes={"MessageRetentionPeriod": str(EXPORT_QUEUE.dlq_retention_seconds)},
     )["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     props = EXPORT_QUEUE.properties(names.queue)
     queue_url = sqs.create_queue(
         QueueName=props["QueueName"],
@@ -109,7 +121,10 @@ def provision(endpoint: str, names: StackNames) -> dict[str, str]:
             "VisibilityTimeout": str(props["VisibilityTimeout"]),
             "MessageRetentionPeriod": str(props["MessageRetentionPeriod"]),
             "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(EXPORT_QUEUE.max_receive_count)}
+                {
+                    "deadLetterTargetArn": dlq_arn,
+                    "maxReceiveCount": str(EXPORT_QUEUE.max_receive_count),
+                }
             ),
         },
     )["QueueUrl"]
@@ -174,7 +189,9 @@ class Snapshots:
         tmp.write_bytes(buffer.getvalue())
         os.replace(tmp, self.data)
         tag = SnapshotTag.current()
-        self.meta.write_text(json.dumps({"moto": tag.moto, "schema": tag.schema, "saved_at": time.time()}))
+        self.meta.write_text(
+            json.dumps({"moto": tag.moto, "schema": tag.schema, "saved_at": time.time()})
+        )
         return True
 
     def load(self) -> str:

@@ -72,8 +72,16 @@ class DeadLetters:
     def write(self, source: str, records: list[dict[str, Any]], reason: str) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{time.strftime('%Y%m%d-%H%M%S')}-{source}-{len(records)}.json"
-        path.write_text(json.dumps({"source": source, "reason": reason, "records": records}, default=str))
-        log.error("%s: %d record(s) failed after every retry (%s); kept in %s", source, len(records), reason, path)
+        path.write_text(
+            json.dumps({"source": source, "reason": reason, "records": records}, default=str)
+        )
+        log.error(
+            "%s: %d record(s) failed after every retry (%s); kept in %s",
+            source,
+            len(records),
+            reason,
+            path,
+        )
         return path
 
 
@@ -91,15 +99,27 @@ def deliver_stream_batch(
         try:
             result = invoke(function, {"Records": pending})
         except Exception as exc:
-            log.warning("%s: batch of %d raised %s (attempt %d)", function, len(pending), type(exc).__name__, attempt)
+            log.warning(
+                "%s: batch of %d raised %s (attempt %d)",
+                function,
+                len(pending),
+                type(exc).__name__,
+                attempt,
+            )
         else:
             failed = set(failed_ids(result))
             if not failed:
                 return attempt
             sequence = [r["dynamodb"]["SequenceNumber"] for r in pending]
-            first = min(i for i, s in enumerate(sequence) if s in failed) if failed & set(sequence) else 0
+            first = (
+                min(i for i, s in enumerate(sequence) if s in failed)
+                if failed & set(sequence)
+                else 0
+            )
             pending = pending[first:]
-            log.warning("%s: %d record(s) reported failed (attempt %d)", function, len(failed), attempt)
+            log.warning(
+                "%s: %d record(s) reported failed (attempt %d)", function, len(failed), attempt
+            )
         if attempt < policy.max_attempts:
             policy.wait(attempt)
     dead_letters.write(function, pending, f"failed {policy.max_attempts} attempts")
@@ -167,7 +187,11 @@ class StreamPump:
         self.delivered = 0
 
     def _stream_arn(self) -> str:
-        return str(self._dynamodb.describe_table(TableName=self.source.table_name)["Table"]["LatestStreamArn"])
+        return str(
+            self._dynamodb.describe_table(TableName=self.source.table_name)["Table"][
+                "LatestStreamArn"
+            ]
+        )
 
     def _iterator(self, arn: str, shard_id: str) -> str:
         key = f"{arn}|{shard_id}"
@@ -183,7 +207,9 @@ class StreamPump:
                     )["ShardIterator"]
                 )
             except Exception:  # trimmed or from another snapshot: replaying is safe (idempotent)
-                log.warning("checkpoint for %s unusable; reading the shard from its start", shard_id)
+                log.warning(
+                    "checkpoint for %s unusable; reading the shard from its start", shard_id
+                )
         return str(
             self._streams.get_shard_iterator(
                 StreamArn=arn, ShardId=shard_id, ShardIteratorType=self.source.starting_position
@@ -203,7 +229,9 @@ class StreamPump:
             records = [stream_event_record(r, arn, self._region) for r in page.get("Records", [])]
             if not records:
                 continue
-            deliver_stream_batch(self._invoke, self.source.function, records, self._policy, self._dead_letters)
+            deliver_stream_batch(
+                self._invoke, self.source.function, records, self._policy, self._dead_letters
+            )
             self._checkpoints.save(key, records[-1]["dynamodb"]["SequenceNumber"])
             delivered += len(records)
         self.delivered += delivered
@@ -260,16 +288,27 @@ class QueuePump:
         try:
             failed = set(failed_ids(self._invoke(self.source.function, {"Records": records})))
         except Exception as exc:
-            log.warning("%s: batch of %d raised %s; messages will be retried", self.source.function, len(records), type(exc).__name__)
+            log.warning(
+                "%s: batch of %d raised %s; messages will be retried",
+                self.source.function,
+                len(records),
+                type(exc).__name__,
+            )
             return 0
         done = [r for r in records if r["messageId"] not in failed]
         if done:
             self._sqs.delete_message_batch(
                 QueueUrl=self.source.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(done)],
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(done)
+                ],
             )
         if failed:
-            log.warning("%s: %d message(s) reported failed; they will be retried", self.source.function, len(failed))
+            log.warning(
+                "%s: %d message(s) reported failed; they will be retried",
+                self.source.function,
+                len(failed),
+            )
         self.delivered += len(done)
         return len(done)
 

@@ -38,7 +38,7 @@ def stage_environment(stage: str = "local") -> dict[str, str]:
 
 
 def table_for_stream(stream_arn: str, table_prefix: str) -> str:
-    """app.py names streams by logical table ("…:table/activities/stream/…"); map to the real table."""
+    """app.py names a stream by its logical table ("…:table/activities/stream/…")."""
     match = _TABLE_IN_ARN.search(stream_arn)
     if not match:
         raise ValueError(f"cannot find the table in {stream_arn}")
@@ -71,9 +71,13 @@ def build_pumps(app: Any, state_dir: Path, invoke: Any) -> list[PumpThread]:
             threads.append(PumpThread(pump))
         elif isinstance(source, SQSEventConfig):
             url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
             queue_source = QueueSource(source.name, url, arn, source.batch_size or 1)
-            threads.append(PumpThread(QueuePump(queue_source, sqs, invoke, dead_letters, region=region)))
+            threads.append(
+                PumpThread(QueuePump(queue_source, sqs, invoke, dead_letters, region=region))
+            )
     return threads
 
 
@@ -82,7 +86,9 @@ def not_found_handler() -> type:
     from chalice.local import ChaliceRequestHandler, RouteMatcher
 
     class Handler(ChaliceRequestHandler):  # type: ignore[misc]
-        def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any) -> None:
+        def __init__(
+            self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any
+        ) -> None:
             # Set before super().__init__, which handles the request right away.
             self._routes = list(app_object.routes)
             super().__init__(request, client_address, server, app_object, config)

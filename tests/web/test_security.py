@@ -27,7 +27,9 @@ def test_a_token_from_another_session_is_refused(browser: Browser, new_browser) 
     _signed_in(browser, "csrf2@example.org")
     other = _signed_in(new_browser(), "csrf3@example.org")
 
-    page = browser.post("/outils", {"outil": "pix_orga", "action": "descendre", "csrf_token": other.csrf_token})
+    page = browser.post(
+        "/outils", {"outil": "pix_orga", "action": "descendre", "csrf_token": other.csrf_token}
+    )
 
     assert page.status == 403
 
@@ -35,9 +37,15 @@ def test_a_token_from_another_session_is_refused(browser: Browser, new_browser) 
 def test_a_cross_site_post_is_refused_even_with_the_token(browser: Browser) -> None:
     _signed_in(browser, "csrf4@example.org")
 
-    by_origin = browser.post("/outils", {"outil": "pix_orga", "action": "descendre"}, headers={"Origin": "https://evil.example"})
+    by_origin = browser.post(
+        "/outils",
+        {"outil": "pix_orga", "action": "descendre"},
+        headers={"Origin": "https://evil.example"},
+    )
     by_fetch_metadata = browser.post(
-        "/outils", {"outil": "pix_orga", "action": "descendre"}, headers={"Sec-Fetch-Site": "cross-site"}
+        "/outils",
+        {"outil": "pix_orga", "action": "descendre"},
+        headers={"Sec-Fetch-Site": "cross-site"},
     )
 
     assert by_origin.status == 403
@@ -61,9 +69,13 @@ def test_the_api_needs_the_csrf_header_on_writes(browser: Browser) -> None:
     token = browser.csrf_token
     browser.csrf_token = ""
 
-    refused = browser.api("POST", "/api/lieux", {"nom": "X", "adresse": "Y", "commune_insee": "69383"})
+    refused = browser.api(
+        "POST", "/api/lieux", {"nom": "X", "adresse": "Y", "commune_insee": "69383"}
+    )
     browser.csrf_token = token
-    accepted = browser.api("POST", "/api/lieux", {"nom": "X", "adresse": "Y", "commune_insee": "69383"})
+    accepted = browser.api(
+        "POST", "/api/lieux", {"nom": "X", "adresse": "Y", "commune_insee": "69383"}
+    )
 
     assert refused.status == 403
     assert refused.json()["message"].startswith("Vous n'avez pas")

@@ -34,7 +34,15 @@ def test_the_menu_page_reaches_every_section_without_javascript(browser: Browser
     page = _ready(browser, "menu@example.org").get("/menu")
 
     links = set(re.findall(r'href="(/[^"]*)"', page.text))
-    for section in ("/", "/statistiques", "/activites", "/beneficiaires", "/outils", "/partenaires", "/activites/nouvelle"):
+    for section in (
+        "/",
+        "/statistiques",
+        "/activites",
+        "/beneficiaires",
+        "/outils",
+        "/partenaires",
+        "/activites/nouvelle",
+    ):
         assert section in links, section
     assert 'action="/deconnexion"' in page.plain
     assert 'href="/menu"' in browser.get("/").text  # the header links to it on every page
@@ -66,7 +74,14 @@ def _order(page_text: str) -> list[str]:
 def test_mes_outils_lists_the_six_tools_with_their_links(browser: Browser) -> None:
     page = _ready(browser, "outils@example.org").get("/outils")
 
-    assert _order(page.text) == ["rdv_service_public", "pix_orga", "les_bases", "cartographie", "aidants_connect", "abc_diag"]
+    assert _order(page.text) == [
+        "rdv_service_public",
+        "pix_orga",
+        "les_bases",
+        "cartographie",
+        "aidants_connect",
+        "abc_diag",
+    ]
     assert 'href="https://orga.pix.fr/connexion"' in page.plain
 
 
@@ -101,10 +116,10 @@ def test_healthz_reports_storage_reachable(browser: Browser) -> None:
 
 
 def test_healthz_says_degraded_when_the_bucket_is_missing(browser: Browser, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
     from chalicelib import bootstrap
     from chalicelib.config import Settings
-
-    import os
 
     monkeypatch.setenv("EXPORT_BUCKET", "coop-test-missing-bucket")
     bootstrap.override(bootstrap.Container(Settings.from_env(os.environ)))

@@ -1,0 +1,43 @@
+"""In-memory fakes of our ports. Each one has the same contract tests as its DynamoDB adapter."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from chalicelib.auth.sessions import LoginAttempt, Session
+
+
+class FakeSessionStore:
+    """`SessionStore` over dicts. Like DynamoDB in moto, nothing expires by itself: expiry is
+    the app's job, and `expires_at` is only kept so that tests can look at it."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, tuple[Session, int]] = {}
+        self.attempts: dict[str, LoginAttempt] = {}
+
+    def put_session(self, session: Session, expires_at: int) -> None:
+        self.sessions[session.key] = (session, expires_at)
+
+    def get_session(self, key: str) -> Session | None:
+        found = self.sessions.get(key)
+        return found[0] if found else None
+
+    def touch_session(self, key: str, vu_le: int, expires_at: int) -> None:
+        found = self.sessions.get(key)
+        if found is None:
+            return  # signed out meanwhile: nothing to touch (same as the conditional update)
+        session, _ = found
+        self.sessions[key] = (replace(session, vu_le=vu_le), expires_at)
+
+    def delete_session(self, key: str) -> None:
+        self.sessions.pop(key, None)
+
+    def put_attempt(self, attempt: LoginAttempt) -> None:
+        self.attempts[attempt.key] = attempt
+
+    def take_attempt(self, key: str) -> LoginAttempt | None:
+        return self.attempts.pop(key, None)
+
+    def dump(self) -> str:
+        """Everything stored, as text (to check what a leaked table would reveal)."""
+        return repr((self.sessions, self.attempts))
