@@ -128,7 +128,8 @@ def register(model: type[Model], logical_table: str) -> None:
 def configure(settings: Settings) -> None:
     for model, logical in MODELS:
         meta: Any = model.Meta
-        meta.table_name = settings.table_name(logical)
-        meta.region = settings.region
-        meta.host = settings.aws_endpoint_url
+        wanted = (settings.table_name(logical), settings.region, settings.aws_endpoint_url)
+        if (meta.table_name, meta.region, meta.host) == wanted:
+            continue  # keep the connection (and its HTTP pool) when nothing changed
+        meta.table_name, meta.region, meta.host = wanted
         model._connection = None  # drop a connection built for another configuration

@@ -36,7 +36,9 @@ def resolve(form: FormData, name: str, index: CommuneIndex, required: bool) -> C
     matches = index.search(text, limit=10)
     if chosen and any(c.insee == chosen.insee for c in matches):
         return CommuneChoice(chosen.insee, chosen.libelle)  # picked among the candidates
-    exact = [c for c in matches if text in (c.libelle, c.insee)] or [
+    # A code can be one commune's INSEE code and another's postal code ("69003": Albigny-sur-Saône
+    # / Lyon 3e): both count as exact, so the mediator is asked instead of silently given one.
+    exact = [c for c in matches if text in (c.libelle, c.insee, *c.codes_postaux)] or [
         c for c in matches if words(c.nom) == words(text)
     ]
     if len(exact) == 1 or len(matches) == 1:

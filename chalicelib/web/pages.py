@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint, Response
 
 from chalicelib.domain import outils
@@ -187,7 +189,7 @@ def lieu_nouveau_post() -> Response:
     return _create_lieu("lieux/formulaire.html", "/lieux?message=lieu_ajoute", lieu=None)
 
 
-def _create_lieu(template: str, success: str, **extra: object) -> Response:
+def _create_lieu(template: str, success: str, **extra: Any) -> Response:
     state = current()
     data, choice = _lieu_input()
     failure: ValidationFailed | None = None

@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -71,7 +72,9 @@ class DeadLetters:
 
     def write(self, source: str, records: list[dict[str, Any]], reason: str) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / f"{time.strftime('%Y%m%d-%H%M%S')}-{source}-{len(records)}.json"
+        # Unique per batch: two batches failing within one second must not overwrite each other.
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{source}-{len(records)}-{uuid.uuid4().hex[:8]}"
+        path = self.directory / f"{stamp}.json"
         path.write_text(
             json.dumps({"source": source, "reason": reason, "records": records}, default=str)
         )
@@ -198,21 +201,36 @@ class StreamPump:
         after = self._checkpoints.positions.get(key)
         if after:
             try:
-                return str(
-                    self._streams.get_shard_iterator(
-                        StreamArn=arn,
-                        ShardId=shard_id,
-                        ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                        SequenceNumber=after,
-                    )["ShardIterator"]
-                )
-            except Exception:  # trimmed or from another snapshot: replaying is safe (idempotent)
+                return self._resume_after(arn, shard_id, after)
+            except Exception:  # trimmed, garbled, another snapshot: replaying is safe (idempotent)
                 log.warning(
                     "checkpoint for %s unusable; reading the shard from its start", shard_id
                 )
         return str(
             self._streams.get_shard_iterator(
                 StreamArn=arn, ShardId=shard_id, ShardIteratorType=self.source.starting_position
+            )["ShardIterator"]
+        )
+
+    def _resume_after(self, arn: str, shard_id: str, after: str) -> str:
+        """An iterator after the checkpointed record, once that record is found in the shard.
+        moto hands out iterators for any position: one before the shard fails every read after,
+        one past its end (checkpoints newer than a restored snapshot) silently skips new writes."""
+        at = self._streams.get_shard_iterator(
+            StreamArn=arn,
+            ShardId=shard_id,
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
+            SequenceNumber=after,
+        )["ShardIterator"]
+        found = self._streams.get_records(ShardIterator=at, Limit=1).get("Records", [])
+        if not found or found[0]["dynamodb"]["SequenceNumber"] != after:
+            raise LookupError(f"record {after} is not in shard {shard_id}")
+        return str(
+            self._streams.get_shard_iterator(
+                StreamArn=arn,
+                ShardId=shard_id,
+                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                SequenceNumber=after,
             )["ShardIterator"]
         )
 

@@ -150,7 +150,9 @@ class Table:
         return str(self.client.describe_table(TableName=self.name)["Table"]["LatestStreamArn"])
 
     def put(self, pk: str, **attributes: Any) -> None:
-        self.client.put_item(TableName=self.name, Item={"pk": {"S": pk}, "sk": {"S": "item"}, **attributes})
+        self.client.put_item(
+            TableName=self.name, Item={"pk": {"S": pk}, "sk": {"S": "item"}, **attributes}
+        )
 
 
 @pytest.fixture
@@ -168,7 +170,9 @@ def table(clients: Aws) -> Iterator[Table]:
 def queue(clients: Aws) -> Iterator[tuple[str, str]]:
     """A fresh queue whose failed messages come back after one second. Yields (name, url)."""
     name = f"pump-{uuid.uuid4().hex[:8]}"
-    url = clients.sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
+    url = clients.sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "1"})[
+        "QueueUrl"
+    ]
     yield name, url
     clients.sqs.delete_queue(QueueUrl=url)
 
@@ -208,7 +212,9 @@ class StreamRig:
     def dead_letter_files(self) -> list[dict[str, Any]]:
         if not self.dead_letters.directory.exists():
             return []
-        return [json.loads(p.read_text()) for p in sorted(self.dead_letters.directory.glob("*.json"))]
+        return [
+            json.loads(p.read_text()) for p in sorted(self.dead_letters.directory.glob("*.json"))
+        ]
 
 
 @pytest.fixture
@@ -218,7 +224,9 @@ def rig(table: Table, clients: Aws, tmp_path: Path) -> StreamRig:
     checkpoints = Checkpoints(tmp_path / "checkpoints.json")
     dead_letters = DeadLetters(tmp_path / "failed-events")
 
-    def make_pump(batch_size: int = 10, base_delay: float = 0.0, checkpoint_file: Checkpoints | None = None) -> StreamPump:
+    def make_pump(
+        batch_size: int = 10, base_delay: float = 0.0, checkpoint_file: Checkpoints | None = None
+    ) -> StreamPump:
         app = make_app(script, stream_batch_size=batch_size)
         return StreamPump(
             StreamSource(STREAM_FUNCTION, table.name, batch_size),
@@ -240,7 +248,9 @@ def queue_depth(sqs: Any, url: str) -> int:
         QueueUrl=url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
 
 
 # --- 1. what a stream handler receives ----------------------------------------------------------
@@ -264,7 +274,12 @@ def test_given_put_update_delete_when_pumped_then_handler_gets_lambda_shaped_rec
     assert [r["eventName"] for r in batch] == ["INSERT", "MODIFY", "REMOVE"]
     insert, modify, remove = (r["dynamodb"] for r in batch)
     assert "OldImage" not in insert
-    assert insert["NewImage"] == {"pk": {"S": "a"}, "sk": {"S": "item"}, "n": {"N": "1"}, "blob": {"B": "AAE="}}
+    assert insert["NewImage"] == {
+        "pk": {"S": "a"},
+        "sk": {"S": "item"},
+        "n": {"N": "1"},
+        "blob": {"B": "AAE="},
+    }
     assert modify["OldImage"]["n"] == {"N": "1"}
     assert modify["NewImage"]["n"] == {"N": "2"}
     assert remove["OldImage"]["n"] == {"N": "2"}
@@ -323,7 +338,12 @@ def test_given_a_record_failing_every_attempt_when_pumped_then_it_and_its_follow
 
     rig.drain(rig.make_pump(batch_size=3))
 
-    assert rig.script.keys(stream_key) == [["k1", "bad", "k3"], ["bad", "k3"], ["bad", "k3"], ["k4"]]
+    assert rig.script.keys(stream_key) == [
+        ["k1", "bad", "k3"],
+        ["bad", "k3"],
+        ["bad", "k3"],
+        ["k4"],
+    ]
     [dead] = rig.dead_letter_files()
     assert [stream_key(r) for r in dead["records"]] == ["bad", "k3"]
     assert any(r.levelno == logging.ERROR for r in pump_log)
@@ -353,6 +373,19 @@ def test_given_a_crashing_batch_when_pumped_then_it_is_retried_whole_with_backof
     assert len(errors) == 1
     assert STREAM_FUNCTION in errors[0]
     assert str(rig.dead_letters.directory) in errors[0]
+
+
+def test_given_two_batches_failing_in_the_same_second_when_pumped_then_both_are_kept(
+    rig: StreamRig, table: Table
+) -> None:
+    for key in ("poison-1", "poison-2"):
+        table.put(key)
+    rig.script.crash_on = {"poison-1", "poison-2"}
+
+    rig.drain(rig.make_pump(batch_size=1))
+
+    kept = [stream_key(r) for dead in rig.dead_letter_files() for r in dead["records"]]
+    assert sorted(kept) == ["poison-1", "poison-2"]
 
 
 # --- 5. checkpoints -----------------------------------------------------------------------------
@@ -385,9 +418,11 @@ def rewrite_checkpoints(path: Path, change: Callable[[str], str]) -> Checkpoints
 @pytest.mark.parametrize(
     "change",
     [
-        pytest.param(lambda _seq: "not-a-sequence-number", id="garbage"),
-        pytest.param(lambda seq: str(int(seq) + 1000), id="past-the-end"),  # older snapshot restored
-        pytest.param(lambda _seq: "1", id="before-the-shard"),
+        # Sequence numbers are 21+ characters: shorter ones are refused by botocore itself.
+        pytest.param(lambda _seq: "not-a-sequence-number-at-all", id="garbled"),
+        pytest.param(lambda seq: str(int(seq) - 10**20), id="before-the-shard"),
+        # Checkpoints newer than the data: the stack restored a snapshot older than them.
+        pytest.param(lambda seq: str(int(seq) + 1000), id="past-the-end"),
     ],
 )
 def test_given_an_unusable_checkpoint_when_a_pump_starts_then_it_replays_the_shard_from_its_start(
@@ -421,7 +456,9 @@ class QueueRig:
 def queue_rig(queue: tuple[str, str], clients: Aws, tmp_path: Path) -> QueueRig:
     name, url = queue
     script = Script()
-    arn = clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     pump = QueuePump(
         QueueSource(QUEUE_FUNCTION, url, arn, batch_size=2),
         clients.sqs,
@@ -539,7 +576,11 @@ def test_given_an_app_when_its_pumps_are_built_and_run_then_writes_and_messages_
             thread.join(timeout=3)
 
     assert not any(thread.is_alive() for thread in threads)
-    received = {key for batch in script.batches for key in (stream_key(r) if "dynamodb" in r else queue_key(r) for r in batch)}
+    received = {
+        key
+        for batch in script.batches
+        for key in (stream_key(r) if "dynamodb" in r else queue_key(r) for r in batch)
+    }
     assert received == {"live", "export-1"}
     assert queue_depth(clients.sqs, url) == 0
 

@@ -55,7 +55,9 @@ def test_the_region_comes_from_aws_region_then_the_default_region() -> None:
 
 
 def test_the_session_lifetimes_can_be_configured() -> None:
-    settings = Settings.from_env({"SESSION_IDLE_SECONDS": "600", "SESSION_ABSOLUTE_SECONDS": "3600"})
+    settings = Settings.from_env(
+        {"SESSION_IDLE_SECONDS": "600", "SESSION_ABSOLUTE_SECONDS": "3600"}
+    )
 
     assert (settings.session_idle_seconds, settings.session_absolute_seconds) == (600, 3600)
 

@@ -5,7 +5,7 @@ Times are explicit epoch seconds, so expiry is tested exactly at its boundaries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,14 +34,21 @@ class Backend:
     dump: Callable[[], str]  # everything the backend stored, as text
 
 
-def _dynamo_backend(request: pytest.FixtureRequest) -> Backend:
+@pytest.fixture(scope="module")
+def dynamodb_models(aws: Any) -> None:
+    """Point the models at the moto tables once: a new configuration costs a new boto client."""
     from chalicelib.config import Settings
     from chalicelib.store import models
-    from chalicelib.store.accounts import DynamoSessionStore
     from tests.conftest import app_env
 
-    aws = request.getfixturevalue("aws")
     models.configure(Settings.from_env(app_env(aws, issuer="http://127.0.0.1:1")))
+
+
+def _dynamo_backend(request: pytest.FixtureRequest) -> Backend:
+    from chalicelib.store import models
+    from chalicelib.store.accounts import DynamoSessionStore
+
+    request.getfixturevalue("dynamodb_models")
 
     def dump() -> str:
         connection = models.SessionItem._get_connection()
@@ -63,8 +70,8 @@ def _fake_backend() -> Backend:
 
 
 @pytest.fixture(params=["fake", "dynamodb"])
-def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    yield _fake_backend() if request.param == "fake" else _dynamo_backend(request)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return _fake_backend() if request.param == "fake" else _dynamo_backend(request)
 
 
 @pytest.fixture
@@ -95,13 +102,17 @@ def test_each_sign_in_gets_a_new_cookie_value_and_csrf_token(sessions: Sessions)
 
 
 @pytest.mark.parametrize("cookie", [None, "", "not-a-session", "x" * 129])
-def test_an_unknown_or_absurd_cookie_resolves_to_nobody(sessions: Sessions, cookie: str | None) -> None:
+def test_an_unknown_or_absurd_cookie_resolves_to_nobody(
+    sessions: Sessions, cookie: str | None
+) -> None:
     sessions.open("m-alice", None, now=T0)
 
     assert sessions.resolve(cookie, now=T0) is None
 
 
-def test_the_store_never_sees_the_cookie_value_only_its_sha256(backend: Backend, sessions: Sessions) -> None:
+def test_the_store_never_sees_the_cookie_value_only_its_sha256(
+    backend: Backend, sessions: Sessions
+) -> None:
     secret, opened = sessions.open("m-alice", None, now=T0)
 
     stored = backend.dump()
@@ -286,7 +297,9 @@ def test_a_callback_without_state_is_refused(sessions: Sessions, state: str | No
     assert sessions.finish_login(secret, state, now=T0 + 30) is None
 
 
-def test_the_store_never_sees_the_attempt_cookie_value(backend: Backend, sessions: Sessions) -> None:
+def test_the_store_never_sees_the_attempt_cookie_value(
+    backend: Backend, sessions: Sessions
+) -> None:
     secret = _start(sessions)
 
     stored = backend.dump()

@@ -98,7 +98,9 @@ def test_a_vocabulary_with_a_duplicate_slug_is_refused() -> None:
         (STATUTS, "non_communique", "Non communiqué ou hétérogène"),
     ],
 )
-def test_labels_are_the_spec_wording_verbatim(vocabulary: Vocabulary, slug: str, label: str) -> None:
+def test_labels_are_the_spec_wording_verbatim(
+    vocabulary: Vocabulary, slug: str, label: str
+) -> None:
     assert vocabulary.label(slug) == label
 
 
@@ -128,10 +130,12 @@ def test_each_vocabulary_offers_every_spec_choice(vocabulary: Vocabulary, count:
 
 def test_choices_keep_the_spec_order() -> None:
     assert list(TYPES_ACTIVITE) == ["individuel", "collectif", "demarche"]
-    assert list(TRANCHES_AGE)[0] == "moins_de_12"
-    assert list(TRANCHES_AGE)[-1] == "non_communique"
-    assert list(THEMATIQUES)[0] == "diagnostic_numerique"
-    assert list(THEMATIQUES)[-1] == "intelligence_artificielle"
+    tranches, thematiques = list(TRANCHES_AGE), list(THEMATIQUES)
+    assert (tranches[0], tranches[-1]) == ("moins_de_12", "non_communique")
+    assert (thematiques[0], thematiques[-1]) == (
+        "diagnostic_numerique",
+        "intelligence_artificielle",
+    )
 
 
 def test_a_label_is_not_a_slug() -> None:

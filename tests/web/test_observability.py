@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 
-import pytest
-
 from chalicelib import observability
 from tests.conftest import Browser
 
@@ -19,7 +17,11 @@ def test_requests_are_logged_once_with_their_id_and_no_personal_data(browser: Br
         browser.sign_in("zoe.quatrefages@example.org")
         browser.post(
             "/bienvenue",
-            {"nom": "Chez Zoé Quatrefages", "adresse": "7 impasse Secrète", "commune_insee_q": "Villeurbanne"},
+            {
+                "nom": "Chez Zoé Quatrefages",
+                "adresse": "7 impasse Secrète",
+                "commune_insee_q": "Villeurbanne",
+            },
         )
         browser.get("/api/communes?q=quatrefages")
         browser.get("/introuvable?nom=quatrefages")
