@@ -46,13 +46,22 @@ def metrics() -> Any:
     return _metrics
 
 
+def _metrics_disabled() -> bool:
+    # Powertools keeps (and never flushes) metrics added while disabled: do not add them at all.
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true", "yes")
+
+
 def count(name: str, value: float = 1) -> None:
+    if _metrics_disabled():
+        return
     from aws_lambda_powertools.metrics import MetricUnit
 
     metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def milliseconds(name: str, value: float) -> None:
+    if _metrics_disabled():
+        return
     from aws_lambda_powertools.metrics import MetricUnit
 
     metrics().add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
@@ -72,6 +81,8 @@ def flush() -> None:
     """Emit the EMF blob for what this invocation recorded (nothing when empty)."""
     import warnings
 
+    if _metrics_disabled():
+        return
     with warnings.catch_warnings():
         # Disabled metrics (local stage) leave the set empty: that is expected, not a warning.
         warnings.simplefilter("ignore", UserWarning)

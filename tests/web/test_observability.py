@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
+
 from chalicelib import observability
 from tests.conftest import Browser
 
@@ -67,3 +69,19 @@ def test_a_crash_logs_type_and_frames_but_not_the_message(browser: Browser) -> N
     assert errors and errors[0]["error"] == "ValueError"
     assert any("accounts" in frame or "context.py" in frame for frame in errors[0]["frames"])
     assert "Quatrefages" not in buffer.getvalue()
+
+
+def test_each_request_emits_cloudwatch_metrics_in_the_coop_namespace(
+    browser: Browser, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    capsys.readouterr()
+
+    browser.get("/menu")
+
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert blobs, "no EMF blob printed"
+    directive = blobs[-1]["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "Coop"
+    assert {m["Name"] for m in directive["Metrics"]} >= {"Requests", "Latency"}
+    assert blobs[-1]["Requests"] in (1.0, [1.0])  # exactly one request counted
