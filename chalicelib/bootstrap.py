@@ -8,13 +8,17 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from chalicelib.auth.sessions import SessionPolicy, Sessions
 from chalicelib.config import Settings
 from chalicelib.services.accounts import AccountService
+from chalicelib.services.activites import ActivityService
+
+PARIS = ZoneInfo("Europe/Paris")
 
 if TYPE_CHECKING:
     from chalicelib.auth.oidc import ProConnectClient
@@ -56,6 +60,29 @@ class Container:
         from chalicelib.referentiel.communes import load_index
 
         return load_index()
+
+    def today(self) -> date:
+        """The mediator's date (metropolitan France): form defaults, duplicates."""
+        return self.clock().astimezone(PARIS).date()
+
+    def latest_allowed_date(self) -> date:
+        """No activity can be dated later than today anywhere in France (Wallis-et-Futuna is
+        UTC+12): a mediator in Nouméa or Saint-Denis de La Réunion is never refused their today."""
+        return self.clock().astimezone(timezone(timedelta(hours=12))).date()
+
+    @cached_property
+    def activities(self) -> ActivityService:
+        from chalicelib.store.activites import DynamoActivityStore
+
+        return ActivityService(
+            DynamoActivityStore(),
+            communes=self.communes,
+            beneficiaires=lambda mediateur_id: frozenset(),  # beneficiaries issue
+            partenaires=lambda mediateur_id: frozenset(),  # partners issue
+            clock=self.clock,
+            today=self.today,
+            latest_allowed=self.latest_allowed_date,
+        )
 
     @cached_property
     def oidc(self) -> ProConnectClient:

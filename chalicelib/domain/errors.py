@@ -19,6 +19,14 @@ class Forbidden(DomainError):
     """The signed-in user may not do this (e.g. no lieu yet, wrong role)."""
 
 
+class DuplicateRequest(DomainError):
+    """An idempotency key was used before: `activite_id` is what that first request created."""
+
+    def __init__(self, activite_id: str) -> None:
+        super().__init__(activite_id)
+        self.activite_id = activite_id
+
+
 class ValidationFailed(DomainError):
     """Input broke a rule. `errors` maps each field to a French message."""
 

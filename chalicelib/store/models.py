@@ -15,6 +15,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
@@ -118,18 +119,42 @@ MODELS: tuple[tuple[type[Model], str], ...] = (
 )
 
 
+_settings: Settings | None = None
+_connection: Connection | None = None
+
+
 def register(model: type[Model], logical_table: str) -> None:
-    """Later features add their models here so that `configure` reaches them too."""
+    """Feature modules add their models here so that `configure` reaches them too, whichever
+    of the two happens first."""
     global MODELS
     if (model, logical_table) not in MODELS:
         MODELS = (*MODELS, (model, logical_table))
+        if _settings is not None:
+            _configure_model(model, logical_table, _settings)
+
+
+def connection() -> Connection:
+    """A low-level connection for transactions (TransactWrite), built once per configuration."""
+    global _connection
+    assert _settings is not None, "store.models.configure() was not called"
+    if _connection is None:
+        _connection = Connection(region=_settings.region, host=_settings.aws_endpoint_url)
+    return _connection
 
 
 def configure(settings: Settings) -> None:
+    global _settings, _connection
+    if _settings != settings:
+        _connection = None
+    _settings = settings
     for model, logical in MODELS:
-        meta: Any = model.Meta
-        wanted = (settings.table_name(logical), settings.region, settings.aws_endpoint_url)
-        if (meta.table_name, meta.region, meta.host) == wanted:
-            continue  # keep the connection (and its HTTP pool) when nothing changed
-        meta.table_name, meta.region, meta.host = wanted
-        model._connection = None  # drop a connection built for another configuration
+        _configure_model(model, logical, settings)
+
+
+def _configure_model(model: type[Model], logical: str, settings: Settings) -> None:
+    meta: Any = model.Meta
+    wanted = (settings.table_name(logical), settings.region, settings.aws_endpoint_url)
+    if (meta.table_name, meta.region, meta.host) == wanted:
+        return  # keep the connection (and its HTTP pool) when nothing changed
+    meta.table_name, meta.region, meta.host = wanted
+    model._connection = None  # drop a connection built for another configuration

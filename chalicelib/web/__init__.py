@@ -6,10 +6,11 @@ from chalice import Chalice
 
 
 def register(app: Chalice) -> None:
-    from chalicelib.web import api, auth_routes, ops, pages
+    from chalicelib.web import activites, api, api_activites, auth_routes, ops, pages
     from chalicelib.web.middleware import http_middleware
     from chalicelib.web.static import static_blueprint
 
     app.register_middleware(http_middleware, "http")
-    for blueprint in (pages.bp, auth_routes.bp, api.bp, ops.bp, static_blueprint):
+    blueprints = (pages.bp, activites.bp, auth_routes.bp, api.bp, api_activites.bp, ops.bp)
+    for blueprint in (*blueprints, static_blueprint):
         app.register_blueprint(blueprint)

@@ -28,8 +28,6 @@ LIEU_LABELS = {
 # Sections delivered by later work; until then they say so instead of answering 404.
 UPCOMING = {
     "/statistiques": "Mes statistiques",
-    "/activites": "Mes activités",
-    "/activites/nouvelle": "Enregistrer une activité",
     "/beneficiaires": "Mes bénéficiaires",
     "/beneficiaires/nouveau": "Créer un bénéficiaire",
     "/partenaires": "Mes partenaires",
@@ -51,7 +49,9 @@ def accueil() -> Response:
     account = current().account
     if account is None:
         return render_page("pages/bienvenue_public.html")
-    return render_page("pages/accueil.html", dernieres_activites=[])
+    latest = current().container.activities.latest(account.profile.mediateur.id, 3)
+    lieux = {lieu.id: lieu for lieu in account.profile.lieux}
+    return render_page("pages/accueil.html", dernieres_activites=latest, lieux=lieux)
 
 
 @page(bp, "/menu", auth=False)

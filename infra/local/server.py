@@ -107,6 +107,16 @@ def not_found_handler() -> type:
     return Handler
 
 
+def _seed_demo() -> None:
+    from chalicelib import bootstrap
+    from infra.local.demo import seed
+
+    try:
+        seed(bootstrap.get())
+    except Exception:  # demo data is a convenience: never stop the app for it
+        log.exception("could not create the demo data")
+
+
 def serve(port: int, state_dir: Path) -> None:
     from chalice.config import Config
     from chalice.local import LocalDevServer
@@ -122,6 +132,8 @@ def serve(port: int, state_dir: Path) -> None:
     def invoke(function: str, payload: dict[str, Any]) -> Any:
         return client.lambda_.invoke(function, payload).payload
 
+    if os.environ.get("DEMO", "1") != "0":
+        _seed_demo()
     pumps = build_pumps(app, state_dir, invoke)
     for pump in pumps:
         pump.start()

@@ -1,0 +1,170 @@
+"""Use cases of activities: record, read, list, edit, duplicate, delete — always for the
+signed-in mediator (ownership is enforced here and by the keys of every read)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Container
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Protocol
+
+from chalicelib.domain.activites import Activite, ActiviteInput, Filtres, Page
+from chalicelib.domain.activites_rules import RuleContext, sensitive_patterns, validate
+from chalicelib.domain.errors import Conflict, DuplicateRequest, NotFound, ValidationFailed
+from chalicelib.domain.ids import looks_like_id, new_id
+from chalicelib.domain.mediateurs import Profile
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+RECENT_FOR_DEFAULTS = 50
+
+
+class ActivityStore(Protocol):
+    def get(self, mediateur_id: str, activite_id: str) -> Activite: ...
+    def create(
+        self,
+        mediateur_id: str,
+        activite_id: str,
+        data: ActiviteInput,
+        now: datetime,
+        idempotency_key: str | None,
+    ) -> Activite: ...
+    def update(
+        self, current: Activite, data: ActiviteInput, expected_version: int, now: datetime
+    ) -> Activite: ...
+    def delete(self, current: Activite, expected_version: int | None) -> None: ...
+    def page(self, mediateur_id: str, filtres: Filtres, cursor: str | None, limit: int) -> Page: ...
+    def recent(self, mediateur_id: str, count: int) -> list[Activite]: ...
+
+
+@dataclass(frozen=True)
+class Recorded:
+    activite: Activite
+    created: bool  # False when an earlier identical request (same key) already created it
+
+
+@dataclass(frozen=True)
+class FormDefaults:
+    lieu_id: str | None
+    duree: int | None
+
+
+class NotesNeedConfirmation(ValidationFailed):
+    """Validation failed and the notes look sensitive: the form offers a confirmation box."""
+
+    def __init__(self, errors: dict[str, str], found: list[str]) -> None:
+        super().__init__(errors)
+        self.found = found
+
+
+class ActivityService:
+    def __init__(
+        self,
+        store: ActivityStore,
+        communes: Callable[[], Container[str]],
+        beneficiaires: Callable[[str], Container[str]],
+        partenaires: Callable[[str], Container[str]],
+        clock: Callable[[], datetime],
+        today: Callable[[], date],
+        latest_allowed: Callable[[], date],
+    ) -> None:
+        self._store = store
+        self._communes = communes
+        self._beneficiaires = beneficiaires
+        self._partenaires = partenaires
+        self._clock = clock
+        self._today = today
+        self._latest_allowed = latest_allowed
+
+    # --- rules --------------------------------------------------------------------------------
+
+    def _context(self, profile: Profile, current: Activite | None = None) -> RuleContext:
+        lieux = {lieu.id for lieu in profile.lieux_actifs}
+        if current and current.data.lieu_id:
+            lieux.add(current.data.lieu_id)  # an archived lieu stays valid on its old activities
+        mediateur_id = profile.mediateur.id
+        return RuleContext(
+            today=self._latest_allowed(),
+            lieux=lieux,
+            communes=self._communes(),
+            beneficiaires=self._beneficiaires(mediateur_id),
+            partenaires=self._partenaires(mediateur_id),
+        )
+
+    def check(
+        self, profile: Profile, data: ActiviteInput, current: Activite | None = None
+    ) -> ActiviteInput:
+        """The normalised input, or ValidationFailed with every French message."""
+        clean = data.normalised()
+        errors = validate(clean, self._context(profile, current))
+        if errors:
+            found = sensitive_patterns(clean.notes) if "notes" in errors else []
+            if found:
+                raise NotesNeedConfirmation(errors, found)
+            raise ValidationFailed(errors)
+        return clean
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def record(
+        self, profile: Profile, data: ActiviteInput, idempotency_key: str | None = None
+    ) -> Recorded:
+        clean = self.check(profile, data)
+        mediateur_id = profile.mediateur.id
+        try:
+            created = self._store.create(
+                mediateur_id, new_id(), clean, self._clock(), idempotency_key
+            )
+        except DuplicateRequest as duplicate:
+            return Recorded(self._store.get(mediateur_id, duplicate.activite_id), created=False)
+        return Recorded(created, created=True)
+
+    def modify(
+        self, profile: Profile, activite_id: str, data: ActiviteInput, version: int
+    ) -> Activite:
+        current = self.get(profile.mediateur.id, activite_id)
+        clean = self.check(profile, replace(data, type=current.type), current)
+        if current.version != version:
+            raise Conflict(activite_id)
+        return self._store.update(current, clean, version, self._clock())
+
+    def remove(self, mediateur_id: str, activite_id: str, version: int | None = None) -> None:
+        current = self.get(mediateur_id, activite_id)
+        if version is not None and current.version != version:
+            raise Conflict(activite_id)
+        self._store.delete(current, version)
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def get(self, mediateur_id: str, activite_id: str) -> Activite:
+        if not looks_like_id(activite_id):
+            raise NotFound(activite_id)
+        return self._store.get(mediateur_id, activite_id)
+
+    def page(
+        self,
+        mediateur_id: str,
+        filtres: Filtres,
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page:
+        return self._store.page(mediateur_id, filtres, cursor, max(1, min(limit, MAX_PAGE_SIZE)))
+
+    def latest(self, mediateur_id: str, count: int = 3) -> list[Activite]:
+        return self._store.recent(mediateur_id, count)
+
+    def defaults(self, profile: Profile) -> FormDefaults:
+        """The most used active lieu and the last durée, from the latest activities."""
+        recent = self._store.recent(profile.mediateur.id, RECENT_FOR_DEFAULTS)
+        actifs = {lieu.id for lieu in profile.lieux_actifs}
+        usage = Counter(a.data.lieu_id for a in recent if a.data.lieu_id in actifs)
+        lieu = usage.most_common(1)[0][0] if usage else None
+        if lieu is None and len(actifs) == 1:
+            lieu = next(iter(actifs))
+        return FormDefaults(lieu_id=lieu, duree=recent[0].data.duree if recent else None)
+
+    def duplicate_of(self, mediateur_id: str, activite_id: str) -> ActiviteInput:
+        """A new activity's values from an existing one, dated today (SPEC §3.7)."""
+        source = self.get(mediateur_id, activite_id)
+        return replace(source.data, date=self._today(), confirmer_notes=False)

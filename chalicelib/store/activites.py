@@ -1,0 +1,481 @@
+"""Activities in DynamoDB.
+
+Access patterns (the activities table, one partition per mediator):
+- item     pk = MED#<mediator>  sk = ACT#<id>          the activity (stream: NEW_AND_OLD_IMAGES)
+- lsi1     pk = MED#<mediator>  lsi1sk = <date>#<id>   newest first, période as a key range
+Links to followed beneficiaries live in the beneficiaries table, one per (beneficiary, activity):
+- link     pk = BEN#<beneficiary> sk = ACT#<date>#<id>  a beneficiary's history without a scan
+Idempotency keys live in the app table (pk = IDEM#<mediator>, sk = <key digest>, 24 h TTL).
+Every write is one transaction: the activity, its links and its idempotency key change together.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.indexes import AllProjection, LocalSecondaryIndex
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.activites import (
+    Activite,
+    ActiviteInput,
+    Anonyme,
+    Filtres,
+    Page,
+    ParticipantsAnonymes,
+)
+from chalicelib.domain.errors import Conflict, DuplicateRequest, NotFound
+from chalicelib.store import models
+from chalicelib.store.models import _Meta
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+MAX_READS_PER_PAGE = 10  # filtered pages stop after this many DynamoDB pages (cursor continues)
+
+
+class ParDate(LocalSecondaryIndex["ActiviteItem"]):
+    class Meta:
+        index_name = "lsi1"
+        projection = AllProjection()
+
+    pk = UnicodeAttribute(hash_key=True)
+    lsi1sk = UnicodeAttribute(range_key=True)
+
+
+class ActiviteItem(Model):
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    lsi1sk = UnicodeAttribute()
+    par_date = ParDate()
+    kind = UnicodeAttribute(default="activite")  # the stream projector keys on it
+    mediateur_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    date = UnicodeAttribute()
+    duree = NumberAttribute()
+    canal = UnicodeAttribute()
+    lieu_id = UnicodeAttribute(null=True)
+    commune_insee = UnicodeAttribute(null=True)
+    materiel = ListAttribute(of=UnicodeAttribute, null=True)
+    thematiques = ListAttribute(of=UnicodeAttribute, null=True)
+    thematiques_demarche = ListAttribute(of=UnicodeAttribute, null=True)
+    nom_demarche = UnicodeAttribute(null=True)
+    finalisation = UnicodeAttribute(null=True)
+    autonomie = UnicodeAttribute(null=True)
+    oriente = BooleanAttribute(null=True)
+    structure_redirection = UnicodeAttribute(null=True)
+    partenaire_id = UnicodeAttribute(null=True)
+    poursuite = UnicodeAttribute(null=True)
+    beneficiaire_id = UnicodeAttribute(null=True)
+    anonyme = MapAttribute(null=True)  # type: ignore[var-annotated]
+    titre_atelier = UnicodeAttribute(null=True)
+    niveau = UnicodeAttribute(null=True)
+    participants_ids = ListAttribute(of=UnicodeAttribute, null=True)
+    participants_anonymes = MapAttribute(null=True)  # type: ignore[var-annotated]
+    participants = NumberAttribute()
+    notes = UnicodeAttribute(null=True)
+    notes_confirmees = BooleanAttribute(null=True)
+    cree_le = UTCDateTimeAttribute()
+    modifie_le = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class LienBeneficiaireItem(Model):
+    """One (beneficiary, activity) link with what the profile page shows without another read."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)  # BEN#<beneficiary>
+    sk = UnicodeAttribute(range_key=True)  # ACT#<date>#<activity>
+    kind = UnicodeAttribute(default="lien")
+    mediateur_id = UnicodeAttribute()
+    activite_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    date = UnicodeAttribute()
+    duree = NumberAttribute()
+    thematiques = ListAttribute(of=UnicodeAttribute, null=True)
+    thematiques_demarche = ListAttribute(of=UnicodeAttribute, null=True)
+    autonomie = UnicodeAttribute(null=True)
+
+
+class IdempotencyItem(Model):
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)  # IDEM#<mediator>
+    sk = UnicodeAttribute(range_key=True)  # sha256(key)
+    activite_id = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+models.register(ActiviteItem, "activities")
+models.register(LienBeneficiaireItem, "beneficiaries")
+models.register(IdempotencyItem, "app")
+
+
+# --- mapping ----------------------------------------------------------------------------------
+
+
+def _med(mediateur_id: str) -> str:
+    return "MED#" + mediateur_id
+
+
+def _none_if_empty(values: tuple[str, ...]) -> list[str] | None:
+    return list(values) if values else None
+
+
+def _anonyme_map(anonyme: Anonyme | None) -> dict[str, Any] | None:
+    if anonyme is None:
+        return None
+    return {k: v for k, v in asdict(anonyme).items() if v is not None} or None
+
+
+def _participants_map(pa: ParticipantsAnonymes | None) -> dict[str, Any] | None:
+    if pa is None:
+        return None
+    return {
+        "total": pa.total,
+        "deja_accompagnes": pa.deja_accompagnes,
+        "genres": {k: v for k, v in pa.genres.items() if v},
+        "tranches_age": {k: v for k, v in pa.tranches_age.items() if v},
+        "statuts": {k: v for k, v in pa.statuts.items() if v},
+    }
+
+
+def to_item(
+    mediateur_id: str, activite_id: str, data: ActiviteInput, created: datetime, now: datetime
+) -> ActiviteItem:
+    assert data.date is not None
+    assert data.duree is not None
+    assert data.canal is not None
+    day = data.date.isoformat()
+    return ActiviteItem(
+        _med(mediateur_id),
+        "ACT#" + activite_id,
+        lsi1sk=f"{day}#{activite_id}",
+        mediateur_id=mediateur_id,
+        type=data.type,
+        date=day,
+        duree=data.duree,
+        canal=data.canal,
+        lieu_id=data.lieu_id,
+        commune_insee=data.commune_insee,
+        materiel=_none_if_empty(data.materiel),
+        thematiques=_none_if_empty(data.thematiques),
+        thematiques_demarche=_none_if_empty(data.thematiques_demarche),
+        nom_demarche=data.nom_demarche,
+        finalisation=data.finalisation,
+        autonomie=data.autonomie,
+        oriente=data.oriente,
+        structure_redirection=data.structure_redirection,
+        partenaire_id=data.partenaire_id,
+        poursuite=data.poursuite,
+        beneficiaire_id=data.beneficiaire_id,
+        anonyme=_anonyme_map(data.anonyme),
+        titre_atelier=data.titre_atelier,
+        niveau=data.niveau,
+        participants_ids=_none_if_empty(data.participants_ids),
+        participants_anonymes=_participants_map(data.participants_anonymes),
+        participants=data.participants,
+        notes=data.notes or None,
+        notes_confirmees=data.confirmer_notes or None,
+        cree_le=created,
+        modifie_le=now,
+    )
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, MapAttribute):
+        return dict(value.as_dict())
+    return dict(value)
+
+
+def _counts(value: Any) -> dict[str, int]:
+    return {str(k): int(v) for k, v in _as_dict(value).items()}
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in (value or ()))
+
+
+def from_item(item: ActiviteItem) -> Activite:
+    anonyme = _as_dict(item.anonyme)
+    pa = _as_dict(item.participants_anonymes)
+    data = ActiviteInput(
+        type=item.type,
+        date=date.fromisoformat(item.date),
+        duree=int(item.duree),
+        canal=item.canal,
+        lieu_id=item.lieu_id,
+        commune_insee=item.commune_insee,
+        materiel=_strings(item.materiel),
+        thematiques=_strings(item.thematiques),
+        notes=item.notes or "",
+        confirmer_notes=bool(item.notes_confirmees),
+        beneficiaire_id=item.beneficiaire_id,
+        anonyme=Anonyme(**anonyme) if anonyme else None,
+        autonomie=item.autonomie,
+        oriente=item.oriente,
+        structure_redirection=item.structure_redirection,
+        partenaire_id=item.partenaire_id,
+        poursuite=item.poursuite,
+        thematiques_demarche=_strings(item.thematiques_demarche),
+        nom_demarche=item.nom_demarche,
+        finalisation=item.finalisation,
+        titre_atelier=item.titre_atelier,
+        niveau=item.niveau,
+        participants_ids=_strings(item.participants_ids),
+        participants_anonymes=ParticipantsAnonymes(
+            total=int(pa.get("total", 0)),
+            deja_accompagnes=int(pa.get("deja_accompagnes", 0)),
+            genres=_counts(pa.get("genres")),
+            tranches_age=_counts(pa.get("tranches_age")),
+            statuts=_counts(pa.get("statuts")),
+        )
+        if pa
+        else None,
+    )
+    return Activite(
+        id=item.sk.removeprefix("ACT#"),
+        mediateur_id=item.mediateur_id,
+        data=data,
+        version=int(item.version or 1),
+        cree_le=item.cree_le,
+        modifie_le=item.modifie_le,
+    )
+
+
+def _links(mediateur_id: str, activite_id: str, data: ActiviteInput) -> list[LienBeneficiaireItem]:
+    assert data.date is not None
+    return [
+        LienBeneficiaireItem(
+            "BEN#" + beneficiaire_id,
+            f"ACT#{data.date.isoformat()}#{activite_id}",
+            mediateur_id=mediateur_id,
+            activite_id=activite_id,
+            type=data.type,
+            date=data.date.isoformat(),
+            duree=data.duree or 0,
+            thematiques=_none_if_empty(data.thematiques),
+            thematiques_demarche=_none_if_empty(data.thematiques_demarche),
+            autonomie=data.autonomie,
+        )
+        for beneficiaire_id in data.beneficiaires_lies()
+    ]
+
+
+# --- cursors ----------------------------------------------------------------------------------
+
+
+def encode_cursor(item_sk: str, lsi1sk: str) -> str:
+    raw = json.dumps([item_sk, lsi1sk], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[str, str] | None:
+    """A cursor only ever carries sort keys: the partition always comes from the session."""
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        item_sk, lsi1sk = json.loads(raw)
+    except (ValueError, TypeError, binascii.Error):
+        return None
+    if not (isinstance(item_sk, str) and isinstance(lsi1sk, str) and item_sk.startswith("ACT#")):
+        return None
+    if len(item_sk) > 60 or len(lsi1sk) > 60:
+        return None
+    return item_sk, lsi1sk
+
+
+# --- the repository ---------------------------------------------------------------------------
+
+
+def _cancellation_codes(exc: TransactWriteError) -> list[str]:
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return [getattr(r, "code", None) or "" for r in reasons]
+
+
+class DynamoActivityStore:
+    def get(self, mediateur_id: str, activite_id: str) -> Activite:
+        try:
+            return from_item(
+                ActiviteItem.get(_med(mediateur_id), "ACT#" + activite_id, consistent_read=True)
+            )
+        except DoesNotExist:
+            raise NotFound(activite_id) from None
+
+    def create(
+        self,
+        mediateur_id: str,
+        activite_id: str,
+        data: ActiviteInput,
+        now: datetime,
+        idempotency_key: str | None,
+    ) -> Activite:
+        item = to_item(mediateur_id, activite_id, data, now, now)
+        try:
+            with TransactWrite(connection=models.connection()) as tx:
+                tx.save(item, condition=ActiviteItem.sk.does_not_exist())
+                if idempotency_key:
+                    tx.save(
+                        IdempotencyItem(
+                            "IDEM#" + mediateur_id,
+                            _digest(idempotency_key),
+                            activite_id=activite_id,
+                            expires_at=now + IDEMPOTENCY_TTL,
+                        ),
+                        condition=IdempotencyItem.sk.does_not_exist(),
+                    )
+                for link in _links(mediateur_id, activite_id, data):
+                    tx.save(link)
+        except TransactWriteError as exc:
+            codes = _cancellation_codes(exc)
+            if idempotency_key and len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise DuplicateRequest(
+                    self._idempotent_result(mediateur_id, idempotency_key)
+                ) from None
+            raise
+        return from_item(item)
+
+    def _idempotent_result(self, mediateur_id: str, key: str) -> str:
+        found = IdempotencyItem.get("IDEM#" + mediateur_id, _digest(key), consistent_read=True)
+        return str(found.activite_id)
+
+    def update(
+        self, current: Activite, data: ActiviteInput, expected_version: int, now: datetime
+    ) -> Activite:
+        item = to_item(current.mediateur_id, current.id, data, current.cree_le, now)
+        item.version = expected_version  # saved only if the stored version is still this one
+        old_links = {
+            (link.pk, link.sk) for link in _links(current.mediateur_id, current.id, current.data)
+        }
+        new_links = _links(current.mediateur_id, current.id, data)
+        try:
+            with TransactWrite(connection=models.connection()) as tx:
+                tx.save(item)
+                for pk, sk in old_links - {(link.pk, link.sk) for link in new_links}:
+                    tx.delete(LienBeneficiaireItem(pk, sk))
+                for link in new_links:
+                    tx.save(link)
+        except TransactWriteError as exc:
+            if _cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+                raise Conflict(current.id) from None
+            raise
+        return from_item(item)
+
+    def delete(self, current: Activite, expected_version: int | None) -> None:
+        item = ActiviteItem(_med(current.mediateur_id), "ACT#" + current.id)
+        item.version = expected_version if expected_version is not None else current.version
+        try:
+            with TransactWrite(connection=models.connection()) as tx:
+                tx.delete(item)
+                for link in _links(current.mediateur_id, current.id, current.data):
+                    tx.delete(LienBeneficiaireItem(link.pk, link.sk))
+        except TransactWriteError as exc:
+            if _cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+                raise Conflict(current.id) from None
+            raise
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def page(self, mediateur_id: str, filtres: Filtres, cursor: str | None, limit: int) -> Page:
+        """Newest first, `limit` items that match, and a cursor when there may be more."""
+        start = decode_cursor(cursor)
+        items: list[Activite] = []
+        last: ActiviteItem | None = None
+        for item in self._query(mediateur_id, filtres, start, limit):
+            items.append(from_item(item))
+            last = item
+            if len(items) == limit:
+                break
+        else:
+            return Page(items, None)
+        assert last is not None
+        return Page(items, encode_cursor(last.sk, last.lsi1sk))
+
+    def _query(
+        self, mediateur_id: str, filtres: Filtres, start: tuple[str, str] | None, limit: int
+    ) -> Iterator[ActiviteItem]:
+        low = filtres.du.isoformat() if filtres.du else "0000"
+        high = (filtres.au.isoformat() if filtres.au else "9999") + "#~"
+        exclusive_start = (
+            {"pk": {"S": _med(mediateur_id)}, "sk": {"S": start[0]}, "lsi1sk": {"S": start[1]}}
+            if start
+            else None
+        )
+        return ActiviteItem.par_date.query(
+            _med(mediateur_id),
+            ActiviteItem.lsi1sk.between(low, high),
+            filter_condition=_filter_condition(filtres),
+            scan_index_forward=False,
+            last_evaluated_key=exclusive_start,
+            page_size=max(limit * 2, 25),
+        )
+
+    def recent(self, mediateur_id: str, count: int) -> list[Activite]:
+        return self.page(mediateur_id, Filtres(), None, count).items
+
+    def ids_for_beneficiaire(self, beneficiaire_id: str) -> list[tuple[str, str]]:
+        """(mediator id, activity id) of a beneficiary's activities, newest first."""
+        return [
+            (link.mediateur_id, link.activite_id)
+            for link in LienBeneficiaireItem.query(
+                "BEN#" + beneficiaire_id, scan_index_forward=False
+            )
+        ]
+
+
+def _filter_condition(filtres: Filtres) -> Any:
+    conditions = []
+    if filtres.type:
+        conditions.append(ActiviteItem.type == filtres.type)
+    if filtres.canal:
+        conditions.append(ActiviteItem.canal == filtres.canal)
+    if filtres.lieu:
+        conditions.append(ActiviteItem.lieu_id == filtres.lieu)
+    if filtres.thematique:
+        conditions.append(
+            ActiviteItem.thematiques.contains(filtres.thematique)
+            | ActiviteItem.thematiques_demarche.contains(filtres.thematique)
+        )
+    if filtres.beneficiaire:
+        conditions.append(
+            (ActiviteItem.beneficiaire_id == filtres.beneficiaire)
+            | ActiviteItem.participants_ids.contains(filtres.beneficiaire)
+        )
+    combined = None
+    for condition in conditions:
+        combined = condition if combined is None else combined & condition
+    return combined
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,380 @@
+"""Pages of activities: type choice, the three forms (create, edit, duplicate), list with
+filters, detail, deletion. Handlers are wiring: parse, call the service, render."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from chalice import Blueprint, Response
+
+from chalicelib.auth.sessions import new_secret
+from chalicelib.domain import vocab
+from chalicelib.domain.activites import Activite, ActiviteInput, Filtres
+from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.ids import looks_like_id
+from chalicelib.services.accounts import Account
+from chalicelib.services.activites import NotesNeedConfirmation
+from chalicelib.web import activites_form
+from chalicelib.web.context import current
+from chalicelib.web.http import redirect
+from chalicelib.web.pages_common import FLASH, render_page
+from chalicelib.web.routing import page
+
+bp = Blueprint(__name__)
+
+FLASH.update(
+    {
+        "activite_enregistree": "L'activité a été enregistrée.",
+        "activite_modifiee": "L'activité a été modifiée.",
+        "activite_supprimee": "L'activité a été supprimée.",
+    }
+)
+
+
+def _account() -> Account:
+    account = current().account
+    assert account is not None  # guaranteed by @page(auth=True)
+    return account
+
+
+def _type_or_404(type_: str) -> str:
+    if type_ not in vocab.TYPES_ACTIVITE:
+        raise NotFound(type_)
+    return type_
+
+
+# --- the form ---------------------------------------------------------------------------------
+
+
+@dataclass
+class FormState:
+    """Everything a form page needs besides the common context."""
+
+    type: str
+    mode: str  # creer | modifier | dupliquer
+    action: str
+    valeurs: dict[str, Any]
+    jeton: str
+    errors: dict[str, str]
+    communes: dict[str, Any]
+    version: int | None = None
+    conflit: bool = False
+    alerte_notes: list[str] | None = None
+    annuler: str = "/activites"
+
+
+def _show_form(state: FormState, status: int = 200) -> Response:
+    account = _account()
+    return render_page(
+        "activites/formulaire.html",
+        status=status,
+        type=state.type,
+        type_label=vocab.TYPES_ACTIVITE.label(state.type),
+        mode=state.mode,
+        action=state.action,
+        valeurs=state.valeurs,
+        errors=state.errors,
+        labels=activites_form.LABELS,
+        lieux=account.profile.lieux_actifs,
+        communes=state.communes,
+        beneficiaires=[],
+        partenaires=[],
+        jeton=state.jeton,
+        version=state.version,
+        conflit=state.conflit,
+        alerte_notes=state.alerte_notes or [],
+        annuler=state.annuler,
+        aujourdhui=current().container.today(),
+    )
+
+
+def _communes_for(valeurs: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.web.communes_field import for_insee
+
+    index = current().container.communes()
+    return {
+        name: for_insee(index, str(valeurs.get(name) or ""))
+        for name in ("commune_insee", "anonyme_commune_insee")
+    }
+
+
+def _submitted(
+    type_: str,
+) -> tuple[ActiviteInput, dict[str, Any], dict[str, str], dict[str, Any], str]:
+    """Parse the posted form as `type_` (from the URL or the stored activity, never the post):
+    (input, values to re-render, parse errors, pickers, jeton)."""
+    state = current()
+    form = state.form
+    data, errors, pickers = activites_form.parse(form, type_, state.container.communes())
+    valeurs = activites_form.form_values(form)
+    valeurs["type"] = type_
+    return data, valeurs, errors, pickers, form.get("jeton")[:100]
+
+
+def _failed(state: FormState, exc: ValidationFailed) -> Response:
+    for key, message in exc.errors.items():
+        state.errors.setdefault(activites_form.error_anchor(key), message)
+    if isinstance(exc, NotesNeedConfirmation):
+        state.alerte_notes = exc.found
+    return _show_form(state, status=400)
+
+
+@page(bp, "/activites/nouvelle", needs_lieu=True)
+def activite_choix() -> Response:
+    beneficiaire = current().query("beneficiaire")
+    suffixe = "?" + urlencode({"beneficiaire": beneficiaire}) if looks_like_id(beneficiaire) else ""
+    return render_page("activites/choix.html", suffixe=suffixe)
+
+
+@page(bp, "/activites/nouvelle/{type_activite}", needs_lieu=True)
+def activite_nouvelle(type_activite: str) -> Response:
+    type_ = _type_or_404(type_activite)
+    c = current().container
+    defaults = c.activities.defaults(_account().profile)
+    valeurs = activites_form.defaults(c.today(), defaults.lieu_id, defaults.duree)
+    beneficiaire = current().query("beneficiaire")
+    if looks_like_id(beneficiaire):
+        valeurs["beneficiaire_id"] = beneficiaire
+    state = FormState(
+        type_,
+        "creer",
+        f"/activites/nouvelle/{type_}",
+        valeurs,
+        new_secret(),
+        {},
+        _communes_for(valeurs),
+    )
+    return _show_form(state)
+
+
+@page(bp, "/activites/nouvelle/{type_activite}", methods=("POST",), needs_lieu=True)
+def activite_nouvelle_post(type_activite: str) -> Response:
+    type_ = _type_or_404(type_activite)
+    data, valeurs, errors, pickers, jeton = _submitted(type_)
+    state = FormState(
+        type_,
+        "creer",
+        f"/activites/nouvelle/{type_}",
+        valeurs,
+        jeton or new_secret(),
+        errors,
+        pickers,
+    )
+    try:
+        if errors:
+            # Report the rules too, so that every mistake is shown in one round trip.
+            current().container.activities.check(_account().profile, _with_type(data, type_))
+            return _show_form(state, status=400)
+        current().container.activities.record(
+            _account().profile, _with_type(data, type_), jeton or None
+        )
+    except ValidationFailed as exc:
+        return _failed(state, exc)
+    return redirect("/activites?message=activite_enregistree")
+
+
+def _with_type(data: ActiviteInput, type_: str) -> ActiviteInput:
+    from dataclasses import replace
+
+    return replace(data, type=type_)
+
+
+@page(bp, "/activites/{activite_id}/modifier", needs_lieu=True)
+def activite_modifier(activite_id: str) -> Response:
+    activite = _own(activite_id)
+    valeurs = activites_form.values_of(activite.data)
+    state = FormState(
+        activite.type,
+        "modifier",
+        f"/activites/{activite.id}/modifier",
+        valeurs,
+        new_secret(),
+        {},
+        _communes_for(valeurs),
+        version=activite.version,
+        annuler=f"/activites/{activite.id}",
+    )
+    return _show_form(state)
+
+
+@page(bp, "/activites/{activite_id}/modifier", methods=("POST",), needs_lieu=True)
+def activite_modifier_post(activite_id: str) -> Response:
+    activite = _own(activite_id)
+    data, valeurs, errors, pickers, jeton = _submitted(activite.type)
+    state = FormState(
+        activite.type,
+        "modifier",
+        f"/activites/{activite.id}/modifier",
+        valeurs,
+        jeton or new_secret(),
+        errors,
+        pickers,
+        version=_int(current().form.get("version")),
+        annuler=f"/activites/{activite.id}",
+    )
+    service = current().container.activities
+    data = _with_type(data, activite.type)
+    try:
+        if errors:
+            service.check(_account().profile, data, activite)
+            return _show_form(state, status=400)
+        service.modify(_account().profile, activite.id, data, state.version or -1)
+    except ValidationFailed as exc:
+        return _failed(state, exc)
+    except Conflict:
+        # Another device saved first: show the user's values again, ready to be saved over it.
+        fresh = _own(activite_id)
+        state.conflit = True
+        state.version = fresh.version
+        return _show_form(state, status=409)
+    return redirect(f"/activites/{activite.id}?message=activite_modifiee")
+
+
+@page(bp, "/activites/{activite_id}/dupliquer", needs_lieu=True)
+def activite_dupliquer(activite_id: str) -> Response:
+    activite = _own(activite_id)
+    data = current().container.activities.duplicate_of(_account().profile.mediateur.id, activite.id)
+    valeurs = activites_form.values_of(data)
+    state = FormState(
+        activite.type,
+        "dupliquer",
+        f"/activites/nouvelle/{activite.type}",
+        valeurs,
+        new_secret(),
+        {},
+        _communes_for(valeurs),
+        annuler=f"/activites/{activite.id}",
+    )
+    return _show_form(state)
+
+
+# --- detail, deletion ---------------------------------------------------------------------------
+
+
+def _own(activite_id: str) -> Activite:
+    """The signed-in mediator's activity, or 404 (also for another mediator's id)."""
+    return current().container.activities.get(_account().profile.mediateur.id, activite_id)
+
+
+def _lieux_par_id() -> dict[str, Any]:
+    return {lieu.id: lieu for lieu in _account().profile.lieux}
+
+
+@page(bp, "/activites/{activite_id}")
+def activite_detail(activite_id: str) -> Response:
+    activite = _own(activite_id)
+    return render_page(
+        "activites/detail.html",
+        activite=activite,
+        d=activite.data,
+        lieux=_lieux_par_id(),
+        communes=current().container.communes(),
+    )
+
+
+@page(bp, "/activites/{activite_id}/supprimer")
+def activite_supprimer(activite_id: str) -> Response:
+    activite = _own(activite_id)
+    return render_page("activites/supprimer.html", activite=activite, lieux=_lieux_par_id())
+
+
+@page(bp, "/activites/{activite_id}/supprimer", methods=("POST",))
+def activite_supprimer_post(activite_id: str) -> Response:
+    activite = _own(activite_id)
+    with suppress(NotFound):  # already deleted (double tap): the outcome the user wanted
+        current().container.activities.remove(activite.mediateur_id, activite.id)
+    return redirect("/activites?message=activite_supprimee")
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+def _date_param(name: str) -> tuple[date | None, str | None]:
+    raw = current().query(name).strip()
+    if not raw:
+        return None, None
+    try:
+        return date.fromisoformat(raw), None
+    except ValueError:
+        return None, "Saisissez une date valide (AAAA-MM-JJ)."
+
+
+def _choice(name: str, allowed: Any) -> str | None:
+    value = current().query(name).strip()
+    return value if value and value in allowed else None
+
+
+def filtres_from_query() -> tuple[Filtres, dict[str, str]]:
+    """Filters of the list from the URL (shared by the page, the API and exports)."""
+    errors: dict[str, str] = {}
+    du, error = _date_param("du")
+    if error:
+        errors["du"] = error
+    au, error = _date_param("au")
+    if error:
+        errors["au"] = error
+    if du and au and du > au:
+        errors["au"] = "La date de fin doit être après la date de début."
+    lieux = {lieu.id for lieu in _account().profile.lieux}
+    beneficiaire = current().query("beneficiaire").strip()
+    filtres = Filtres(
+        du=du,
+        au=au,
+        type=_choice("type", vocab.TYPES_ACTIVITE),
+        canal=_choice("canal", vocab.CANAUX),
+        lieu=_choice("lieu", lieux),
+        beneficiaire=beneficiaire if looks_like_id(beneficiaire) else None,
+        thematique=_choice("thematique", set(vocab.THEMATIQUES) | set(vocab.THEMATIQUES_DEMARCHE)),
+    )
+    return filtres, errors
+
+
+def _query_string(filtres: Filtres, **extra: str) -> str:
+    params = {
+        "du": filtres.du.isoformat() if filtres.du else "",
+        "au": filtres.au.isoformat() if filtres.au else "",
+        "type": filtres.type or "",
+        "canal": filtres.canal or "",
+        "lieu": filtres.lieu or "",
+        "beneficiaire": filtres.beneficiaire or "",
+        "thematique": filtres.thematique or "",
+        **extra,
+    }
+    return urlencode({k: v for k, v in params.items() if v})
+
+
+@page(bp, "/activites")
+def activites_liste() -> Response:
+    state = current()
+    filtres, errors = filtres_from_query()
+    account = _account()
+    result = state.container.activities.page(
+        account.profile.mediateur.id, filtres, state.query("apres") or None
+    )
+    suivante = (
+        f"/activites?{_query_string(filtres, apres=result.cursor)}" if result.cursor else None
+    )
+    filtres_qs = _query_string(filtres)
+    return render_page(
+        "activites/liste.html",
+        activites=result.items,
+        filtres=filtres,
+        filtre_errors=errors,
+        suivante=suivante,
+        premiere=f"/activites?{filtres_qs}" if state.query("apres") else None,
+        export_qs=filtres_qs,
+        lieux=_lieux_par_id(),
+        lieux_choix=[(lieu.id, lieu.nom) for lieu in account.profile.lieux],
+        thematiques_choix=vocab.THEMATIQUES.choices() + vocab.THEMATIQUES_DEMARCHE.choices(),
+    )
+
+
+def _int(value: str) -> int | None:
+    try:
+        return int(value)
+    except ValueError:
+        return None

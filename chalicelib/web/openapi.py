@@ -1,0 +1,189 @@
+"""OpenAPI 3.1 description of /api, generated from the pydantic models (never hand-copied)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.schemas.activites import ActiviteIn, ActiviteOut, ActivitesPage
+from chalicelib.schemas.lieux import LieuIn
+
+
+class Erreurs(BaseModel):
+    message: str
+    errors: dict[str, str] | None = Field(default=None, description="Champ → message en français")
+
+
+class Commune(BaseModel):
+    insee: str
+    nom: str
+    codes_postaux: list[str]
+
+
+class LieuOut(BaseModel):
+    id: str
+    nom: str
+    adresse: str
+    commune_insee: str
+    archive: bool
+    version: int
+    cree_le: str | None
+    modifie_le: str | None
+
+
+class Moi(BaseModel):
+    id: str
+    prenom: str
+    nom: str
+    email: str
+    roles: list[str]
+    structure: dict[str, str] | None
+    lieux: list[LieuOut]
+    csrf_token: str = Field(description="À renvoyer dans l'en-tête X-CSRF-Token des écritures")
+
+
+MODELS: tuple[type[BaseModel], ...] = (
+    ActiviteIn,
+    ActiviteOut,
+    ActivitesPage,
+    LieuIn,
+    LieuOut,
+    Moi,
+    Commune,
+    Erreurs,
+)
+REF = "#/components/schemas/{model}"
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _errors() -> dict[str, Any]:
+    return {
+        "401": {"description": "Non connecté", **_json(_ref(Erreurs))},
+        "403": {"description": "Jeton CSRF absent ou requête inter-sites", **_json(_ref(Erreurs))},
+        "404": {
+            "description": "Inconnu ou appartenant à un autre médiateur",
+            **_json(_ref(Erreurs)),
+        },
+        "409": {"description": "Version périmée (modifié entre-temps)", **_json(_ref(Erreurs))},
+        "422": {"description": "Données invalides", **_json(_ref(Erreurs))},
+    }
+
+
+def _ok(status: str, model: type[BaseModel] | dict[str, Any], description: str) -> dict[str, Any]:
+    schema = _ref(model) if isinstance(model, type) else model
+    return {status: {"description": description, **_json(schema)}, **_errors()}
+
+
+def _query(*names: str) -> list[dict[str, Any]]:
+    return [
+        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in names
+    ]
+
+
+ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+def _paths() -> dict[str, Any]:
+    activite_body = {"required": True, **_json(_ref(ActiviteIn))}
+    lieu_body = {"required": True, **_json(_ref(LieuIn))}
+    filters = _query("du", "au", "type", "canal", "lieu", "beneficiaire", "thematique", "cursor")
+    return {
+        "/api/moi": {
+            "get": {"summary": "Le médiateur connecté", "responses": _ok("200", Moi, "Profil")}
+        },
+        "/api/communes": {
+            "get": {
+                "summary": "Recherche de communes (nom ou code postal, sans accents)",
+                "parameters": _query("q"),
+                "security": [],
+                "responses": _ok("200", {"type": "array", "items": _ref(Commune)}, "Communes"),
+            }
+        },
+        "/api/lieux": {
+            "get": {
+                "summary": "Mes lieux d'activité",
+                "responses": _ok("200", {"type": "object"}, "Lieux"),
+            },
+            "post": {
+                "summary": "Ajouter un lieu",
+                "requestBody": lieu_body,
+                "responses": _ok("201", LieuOut, "Créé"),
+            },
+        },
+        "/api/lieux/{id}": {
+            "parameters": ID,
+            "get": {"summary": "Un lieu", "responses": _ok("200", LieuOut, "Lieu")},
+            "put": {
+                "summary": "Modifier un lieu",
+                "requestBody": lieu_body,
+                "responses": _ok("200", LieuOut, "Lieu"),
+            },
+            "delete": {"summary": "Archiver un lieu", "responses": _ok("200", LieuOut, "Archivé")},
+        },
+        "/api/activites": {
+            "get": {
+                "summary": "Mes activités, les plus récentes d'abord",
+                "parameters": filters,
+                "responses": _ok("200", ActivitesPage, "Une page"),
+            },
+            "post": {
+                "summary": "Enregistrer une activité",
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "requestBody": activite_body,
+                "responses": _ok("201", ActiviteOut, "Créée (ou déjà créée avec la même clé)"),
+            },
+        },
+        "/api/activites/{id}": {
+            "parameters": ID,
+            "get": {"summary": "Une activité", "responses": _ok("200", ActiviteOut, "Activité")},
+            "put": {
+                "summary": "Remplacer une activité (le corps porte `version`)",
+                "requestBody": activite_body,
+                "responses": _ok("200", ActiviteOut, "Modifiée"),
+            },
+            "delete": {
+                "summary": "Supprimer une activité",
+                "parameters": _query("version"),
+                "responses": {"204": {"description": "Supprimée"}, **_errors()},
+            },
+        },
+    }
+
+
+@lru_cache(maxsize=1)
+def document() -> dict[str, Any]:
+    _, schemas = models_json_schema([(m, "validation") for m in MODELS], ref_template=REF)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Coop — API",
+            "version": "1",
+            "description": "Mêmes règles que les formulaires. Authentification par le cookie"
+            " de session ; les écritures demandent l'en-tête X-CSRF-Token (voir /api/moi).",
+        },
+        "components": {
+            "schemas": schemas.get("$defs", {}),
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "__Host-coop_session"}
+            },
+        },
+        "security": [{"session": []}],
+        "paths": _paths(),
+    }

@@ -1,0 +1,151 @@
+"""Demo data for `make run`: the demo mediator gets lieux and about six months of varied
+activities, recorded through the real services (same rules, same storage, same stream).
+
+Runs once (when the demo mediator has no lieu yet); `DEMO=0 make run` starts empty.
+Fictitious data only, generated from a fixed seed.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import date, timedelta
+from typing import Any
+
+from chalicelib.domain import vocab
+from chalicelib.domain.activites import ActiviteInput, Anonyme, ParticipantsAnonymes
+from chalicelib.domain.mediateurs import Identity, LieuInput, Profile
+
+log = logging.getLogger("coop.local.demo")
+
+DEMO_EMAIL = "camille.dupont@demo.coop.local"
+LIEUX = (
+    LieuInput("Médiathèque Jean Macé", "2 rue Jean Macé", "69387"),
+    LieuInput("France Services Gratte-Ciel", "12 avenue Henri Barbusse", "69266"),
+    LieuInput("Tiers-lieu Les Minguettes", "5 place Jules Grandclément", "69259"),
+)
+COMMUNES = ("69387", "69383", "69266", "69259", "69388", "69384")
+TITRES = (
+    "Premiers pas sur smartphone",
+    "Sécuriser sa messagerie",
+    "Découvrir les démarches en ligne",
+    "Organiser ses photos",
+    "Reconnaître une arnaque en ligne",
+)
+DEMARCHES = (
+    "Carte d'identité",
+    "Déclaration de revenus",
+    "Prime d'activité",
+    "Carte grise",
+    "Inscription France Travail",
+)
+
+
+def demo_identity() -> Identity:
+    from infra.fake_proconnect import builtin_users
+
+    user = builtin_users()[DEMO_EMAIL]
+    return Identity(
+        sub=user.sub,
+        idp_id=user.idp_id,
+        email=user.email,
+        prenom=user.given_name,
+        nom=user.usual_name,
+        siret=user.siret,
+    )
+
+
+def _common(rng: random.Random, day: date, lieux: list[str]) -> dict[str, Any]:
+    canal = rng.choices(("lieu_activite", "domicile", "a_distance", "autre"), (70, 12, 12, 6))[0]
+    materiel = rng.sample(("ordinateur", "telephone", "tablette"), rng.randint(1, 2))
+    return {
+        "date": day,
+        "duree": rng.choice((15, 30, 30, 45, 45, 60, 60, 90, 120)),
+        "canal": canal,
+        "lieu_id": rng.choice(lieux) if canal == "lieu_activite" else None,
+        "commune_insee": rng.choice(COMMUNES) if canal in ("domicile", "autre") else None,
+        "materiel": tuple(materiel) if rng.random() > 0.1 else ("aucun",),
+    }
+
+
+def _person(rng: random.Random) -> dict[str, Any]:
+    oriente = rng.random() < 0.2
+    return {
+        "anonyme": Anonyme(
+            deja_accompagne=rng.random() < 0.4,
+            commune_insee=rng.choice(COMMUNES),
+            genre=rng.choice(list(vocab.GENRES)),
+            tranche_age=rng.choice(list(vocab.TRANCHES_AGE)),
+            statut=rng.choice(list(vocab.STATUTS)),
+        ),
+        "autonomie": rng.choice((*vocab.AUTONOMIE, None)),
+        "oriente": oriente,
+        "structure_redirection": rng.choice(list(vocab.STRUCTURES_REDIRECTION))
+        if oriente
+        else None,
+        "poursuite": rng.choice((*vocab.POURSUITE, None)),
+    }
+
+
+def activity(rng: random.Random, day: date, lieux: list[str]) -> ActiviteInput:
+    type_ = rng.choices(("individuel", "demarche", "collectif"), (55, 30, 15))[0]
+    common = _common(rng, day, lieux)
+    thematiques = tuple(rng.sample(list(vocab.THEMATIQUES), rng.randint(1, 3)))
+    if type_ == "collectif":
+        total = rng.randint(3, 12)
+        femmes = rng.randint(0, total)
+        return ActiviteInput(
+            type="collectif",
+            thematiques=thematiques,
+            titre_atelier=rng.choice(TITRES),
+            niveau=rng.choice(list(vocab.NIVEAUX)),
+            participants_anonymes=ParticipantsAnonymes(
+                total=total,
+                deja_accompagnes=rng.randint(0, total),
+                genres={"feminin": femmes, "masculin": rng.randint(0, total - femmes)},
+                tranches_age={
+                    "60_69": rng.randint(0, total // 2),
+                    "70_plus": rng.randint(0, total // 2),
+                },
+            ),
+            **common,
+        )
+    if type_ == "demarche":
+        return ActiviteInput(
+            type="demarche",
+            thematiques_demarche=tuple(
+                rng.sample(list(vocab.THEMATIQUES_DEMARCHE), rng.randint(1, 2))
+            ),
+            nom_demarche=rng.choice(DEMARCHES),
+            finalisation=rng.choice(list(vocab.FINALISATION)),
+            **common,
+            **_person(rng),
+        )
+    return ActiviteInput(type="individuel", thematiques=thematiques, **common, **_person(rng))
+
+
+def seed(container: Any, days: int = 182, seed_value: int = 2026) -> int:
+    """Create the demo mediator's lieux and activities; returns the number of activities."""
+    accounts = container.accounts
+    mediateur = accounts.sign_in(demo_identity())
+    account = accounts.account(mediateur.id)
+    if account is None or account.profile.lieux:
+        return 0  # already seeded (or the mediator set things up by hand)
+    for lieu in LIEUX:
+        accounts.add_lieu(mediateur.id, lieu)
+    account = accounts.account(mediateur.id)
+    assert account is not None
+    profile: Profile = account.profile
+    lieux = [lieu.id for lieu in profile.lieux_actifs]
+    rng = random.Random(seed_value)
+    today = container.today()
+    count = 0
+    for offset in range(days, -1, -1):
+        day = today - timedelta(days=offset)
+        if day.weekday() == 6:
+            continue
+        for _ in range(rng.choice((0, 1, 1, 2))):
+            container.activities.record(profile, activity(rng, day, lieux))
+            count += 1
+    log.info("demo data: %d activities for %s", count, DEMO_EMAIL)
+    return count
