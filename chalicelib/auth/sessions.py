@@ -35,6 +35,7 @@ class Session:
     cree_le: int
     vu_le: int
     id_token: str | None = None
+    reprise: str | None = None  # a form posted after the session expired, kept for the user
 
     def expires_at(self, idle: int, absolute: int) -> int:
         return min(self.vu_le + idle, self.cree_le + absolute)
@@ -56,6 +57,7 @@ class LoginAttempt:
     code_verifier: str
     retour: str | None
     expires_at: int
+    reprise: str | None = None
 
 
 class SessionStore(Protocol):
@@ -82,7 +84,9 @@ class Sessions:
         self._store = store
         self._policy = policy
 
-    def open(self, mediateur_id: str, id_token: str | None, now: int) -> tuple[str, Session]:
+    def open(
+        self, mediateur_id: str, id_token: str | None, now: int, reprise: str | None = None
+    ) -> tuple[str, Session]:
         """Create a brand-new session (rotation: never reuse an id from before sign-in)."""
         secret = new_secret()
         session = Session(
@@ -92,6 +96,7 @@ class Sessions:
             cree_le=now,
             vu_le=now,
             id_token=id_token,
+            reprise=reprise,
         )
         self._store.put_session(
             session, session.expires_at(self._policy.idle, self._policy.absolute)
@@ -121,11 +126,17 @@ class Sessions:
         self._store.delete_session(session.key)
 
     def start_login(
-        self, state: str, nonce: str, code_verifier: str, retour: str | None, now: int
+        self,
+        state: str,
+        nonce: str,
+        code_verifier: str,
+        retour: str | None,
+        now: int,
+        reprise: str | None = None,
     ) -> str:
         secret = new_secret()
         self._store.put_attempt(
-            LoginAttempt(digest(secret), state, nonce, code_verifier, retour, now + 600)
+            LoginAttempt(digest(secret), state, nonce, code_verifier, retour, now + 600, reprise)
         )
         return secret
 

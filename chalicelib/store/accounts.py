@@ -41,6 +41,7 @@ class DynamoSessionStore:
             cree_le=session.cree_le,
             vu_le=session.vu_le,
             id_token=session.id_token,
+            reprise=session.reprise,
             expires_at=_epoch(expires_at),
         ).save()
 
@@ -56,6 +57,7 @@ class DynamoSessionStore:
             cree_le=int(item.cree_le),
             vu_le=int(item.vu_le),
             id_token=item.id_token,
+            reprise=item.reprise,
         )
 
     def touch_session(self, key: str, vu_le: int, expires_at: int) -> None:
@@ -82,6 +84,7 @@ class DynamoSessionStore:
             nonce=attempt.nonce,
             code_verifier=attempt.code_verifier,
             retour=attempt.retour,
+            reprise=attempt.reprise,
             expires_at=_epoch(attempt.expires_at),
         ).save()
 
@@ -102,6 +105,7 @@ class DynamoSessionStore:
             nonce=item.nonce,
             code_verifier=item.code_verifier,
             retour=item.retour,
+            reprise=item.reprise,
             expires_at=int(item.expires_at.timestamp()),
         )
 

@@ -45,6 +45,7 @@ class SessionItem(Model):
     cree_le = NumberAttribute()
     vu_le = NumberAttribute()
     id_token = UnicodeAttribute(null=True)
+    reprise = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()
 
 
@@ -59,6 +60,7 @@ class LoginAttemptItem(Model):
     nonce = UnicodeAttribute()
     code_verifier = UnicodeAttribute()
     retour = UnicodeAttribute(null=True)
+    reprise = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()
 
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
 
 from chalice import Blueprint, Response
 
 from chalicelib import observability
 from chalicelib.web.context import current
-from chalicelib.web.http import clear_cookie, redirect, safe_local_path, set_cookie
+from chalicelib.web.http import (
+    clear_cookie,
+    concrete_path,
+    redirect,
+    safe_local_path,
+    set_cookie,
+)
 from chalicelib.web.pages_common import render_page
 from chalicelib.web.routing import page
 
@@ -23,7 +30,7 @@ def _canonical_host_redirect() -> Response | None:
     wanted = urlsplit(settings.public_url).netloc
     host = state.request.headers.get("host")
     if settings.is_local and host and host != wanted:
-        path = state.request.path
+        path = concrete_path(state.request)
         query = (
             urlsplit(state.request.context.get("path", "")).query if state.request.context else ""
         )
@@ -35,23 +42,44 @@ def _canonical_host_redirect() -> Response | None:
 
 @page(bp, "/connexion", auth=False)
 def connexion() -> Response:
-    from chalicelib.auth.oidc import OidcError
-
     other_host = _canonical_host_redirect()
     if other_host:
         return other_host
     state = current()
-    c = state.container
     retour = safe_local_path(state.query("retour"))
     if state.session is not None:
         return redirect(retour)
+    return _start_sign_in(retour, state.query("login_hint")[:200] or None, None)
+
+
+MAX_REPRISE_BYTES = 64 * 1024
+
+
+@page(bp, "/connexion/reprise", methods=("POST",), auth=False)
+def connexion_reprise() -> Response:
+    """Sign in again while keeping a form posted after the session expired."""
+    state = current()
+    fields = {k: v for k, v in state.form.to_dict().items() if k not in ("csrf_token", "cible")}
+    cible = safe_local_path(state.form.get("cible"), default="")
+    reprise = json.dumps({"cible": cible, "champs": fields}, ensure_ascii=False) if cible else None
+    if reprise and len(reprise.encode()) > MAX_REPRISE_BYTES:
+        reprise = None
     login_hint = state.query("login_hint")[:200] or None
+    return _start_sign_in("/reprise" if reprise else "/", login_hint, reprise)
+
+
+def _start_sign_in(retour: str, login_hint: str | None, reprise: str | None) -> Response:
+    from chalicelib.auth.oidc import OidcError
+
+    c = current().container
     try:
         auth = c.oidc.authorization_request(login_hint=login_hint)
     except OidcError as exc:
         observability.logger().warning("provider unavailable", reason=str(exc))
         return render_page("auth/indisponible.html", status=503)
-    secret = c.sessions.start_login(auth.state, auth.nonce, auth.code_verifier, retour, c.now_ts())
+    secret = c.sessions.start_login(
+        auth.state, auth.nonce, auth.code_verifier, retour, c.now_ts(), reprise
+    )
     cookie = set_cookie(
         c.settings.login_cookie_name,
         secret,
@@ -90,16 +118,27 @@ def connexion_retour() -> Response:
     mediateur = c.accounts.sign_in(signed_in.identity)
     if state.session is not None:
         c.sessions.close(state.session)  # rotation: the pre-sign-in session id dies here
-    secret, _ = c.sessions.open(mediateur.id, signed_in.id_token, c.now_ts())
+    secret, _ = c.sessions.open(mediateur.id, signed_in.id_token, c.now_ts(), attempt.reprise)
     session_cookie = set_cookie(
         settings.session_cookie_name, secret, secure=settings.secure_cookies
     )
     observability.count("SignIn")
     account = c.accounts.account(mediateur.id)
     target = attempt.retour or "/"
-    if account is not None and account.profile.needs_onboarding:
+    if account is not None and account.profile.needs_onboarding and not attempt.reprise:
         target = "/bienvenue"
     return redirect(target, headers={"Set-Cookie": [session_cookie, clear_login]})
+
+
+@page(bp, "/reprise")
+def reprise() -> Response:
+    """Offer to send again what was typed before the session expired."""
+    session = current().session
+    data = json.loads(session.reprise) if session and session.reprise else None
+    if not data or not data.get("cible"):
+        return redirect("/")
+    champs = [(name, value) for name, values in data["champs"].items() for value in values]
+    return render_page("auth/reprise.html", cible=safe_local_path(data["cible"]), champs=champs)
 
 
 @page(bp, "/deconnexion", auth=False)

@@ -117,6 +117,17 @@ def wants_json(request: Request) -> bool:
     return route.startswith("/api/") or route == "/healthz"
 
 
+def concrete_path(request: Request) -> str:
+    """The path the browser asked for. Chalice's `request.path` is the route template
+    ("/activites/{activite_id}"), so the parameters are put back in."""
+    from urllib.parse import quote
+
+    path = request.path
+    for name, value in (request.uri_params or {}).items():
+        path = path.replace("{" + name + "}", quote(str(value), safe=""))
+    return path
+
+
 def route_of(request: Request) -> str:
     """The route template ("/activites/{id}"): never the concrete path, which may carry ids."""
     context = request.context or {}

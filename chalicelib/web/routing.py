@@ -17,7 +17,7 @@ from chalice.app import ChaliceUnhandledError
 from chalicelib.domain.errors import DomainError
 from chalicelib.web import errors
 from chalicelib.web.context import current
-from chalicelib.web.http import redirect
+from chalicelib.web.http import concrete_path, redirect
 
 View = Callable[..., Response]
 CONTENT_TYPES = ["application/x-www-form-urlencoded", "application/json", "text/plain"]
@@ -44,11 +44,29 @@ def _guarded(view: View, as_json: bool) -> View:
 
 def _login_redirect() -> Response:
     request = current().request
-    target = request.path if request.method == "GET" else "/"
+    target = concrete_path(request) if request.method == "GET" else "/"
     query = dict(request.query_params or {})
     if query and request.method == "GET":
         target += "?" + "&".join(f"{quote(k)}={quote(v)}" for k, v in query.items())
     return redirect("/connexion?retour=" + quote(target, safe=""), status=303)
+
+
+def _expired_while_typing() -> Response:
+    """The session ended while the form was being filled in: never lose what was typed.
+    The page carries the values back (hidden) to /connexion/reprise, which keeps them across
+    the sign-in and offers to send them again."""
+    from chalicelib.web.pages_common import render_page
+
+    state = current()
+    champs = [
+        (name, value)
+        for name, values in state.form.to_dict().items()
+        if name != "csrf_token"
+        for value in values
+    ]
+    return render_page(
+        "auth/session_expiree.html", status=401, champs=champs, cible=concrete_path(state.request)
+    )
 
 
 def _authenticated(view: View, as_json: bool, needs_lieu: bool) -> View:
@@ -56,7 +74,11 @@ def _authenticated(view: View, as_json: bool, needs_lieu: bool) -> View:
     def wrapper(**kwargs: Any) -> Response:
         state = current()
         if state.account is None:
-            return errors.json_error(401) if as_json else _login_redirect()
+            if as_json:
+                return errors.json_error(401)
+            if state.request.method == "POST":
+                return _expired_while_typing()
+            return _login_redirect()
         if needs_lieu and state.account.profile.needs_onboarding:
             if as_json:
                 return errors.json_error(403, {"lieu_id": "Ajoutez d'abord un lieu d'activité."})
