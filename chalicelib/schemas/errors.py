@@ -13,6 +13,9 @@ _MESSAGES = {
     "string_too_short": "Ce champ est obligatoire.",
     "int_type": "Saisissez un nombre entier.",
     "int_parsing": "Saisissez un nombre entier.",
+    "int_parsing_size": "Saisissez un nombre entier.",
+    "int_from_float": "Saisissez un nombre entier.",
+    "finite_number": "Saisissez un nombre entier.",
     "bool_type": "Répondez par oui ou non.",
     "bool_parsing": "Répondez par oui ou non.",
     "list_type": "Choisissez une ou plusieurs valeurs dans la liste.",
@@ -21,6 +24,8 @@ _MESSAGES = {
     "date_type": "Saisissez une date valide.",
     "date_parsing": "Saisissez une date valide (AAAA-MM-JJ).",
     "date_from_datetime_parsing": "Saisissez une date valide (AAAA-MM-JJ).",
+    "date_from_datetime_inexact": "Saisissez une date valide (AAAA-MM-JJ).",
+    "too_long": "Choisissez {max_length} valeurs au plus.",
     "greater_than_equal": "La valeur doit être au moins {ge}.",
     "less_than_equal": "La valeur doit être au plus {le}.",
     "extra_forbidden": "Ce champ n'est pas attendu.",
@@ -39,7 +44,10 @@ def french_errors(exc: ValidationError) -> dict[str, str]:
         name = field_name(tuple(error.get("loc", ())))
         if name in errors:
             continue
-        template = _MESSAGES.get(error["type"])
+        kind = error["type"]
+        if kind == "model_type" and name != "corps":
+            kind = "dict_type"  # a nested object (e.g. `anonyme`), not the whole body
+        template = _MESSAGES.get(kind)
         if template is None:
             # Our own validators raise ValueError with a French message.
             message = str(error.get("msg", "")).removeprefix("Value error, ")

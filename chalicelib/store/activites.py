@@ -382,7 +382,9 @@ class DynamoActivityStore:
                 for link in new_links:
                     tx.save(link)
         except TransactWriteError as exc:
-            if _cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+            # pynamodb sends deletes before puts: the activity is not always the first item, but
+            # it is the only one with a condition.
+            if "ConditionalCheckFailed" in _cancellation_codes(exc):
                 raise Conflict(current.id) from None
             raise
         return from_item(item)

@@ -69,6 +69,11 @@ class FormState:
 
 def _show_form(state: FormState, status: int = 200) -> Response:
     account = _account()
+    lieux = account.profile.lieux_actifs
+    if state.mode == "modifier":
+        # An archived lieu stays valid on its old activities: offer it, or the form loses it.
+        choisi = str(state.valeurs.get("lieu_id") or "")
+        lieux = lieux + [x for x in account.profile.lieux if x.archive and x.id == choisi]
     return render_page(
         "activites/formulaire.html",
         status=status,
@@ -79,7 +84,7 @@ def _show_form(state: FormState, status: int = 200) -> Response:
         valeurs=state.valeurs,
         errors=state.errors,
         labels=activites_form.LABELS,
-        lieux=account.profile.lieux_actifs,
+        lieux=lieux,
         communes=state.communes,
         beneficiaires=[],
         partenaires=[],

@@ -1,0 +1,213 @@
+"""Use cases of beneficiaries: create, search, list, profile, edit, delete (pseudonymise) —
+always within the signed-in mediator's own people."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Container, Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from chalicelib.domain.activites import Activite
+from chalicelib.domain.beneficiaires import (
+    Beneficiaire,
+    BeneficiaireInput,
+    RuleContext,
+    normalise,
+    pseudonymised,
+    validate,
+)
+from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.ids import looks_like_id, new_id
+from chalicelib.domain.recherche import query_words, sort_key_nom, tokens
+from chalicelib.services.activites import NotesNeedConfirmation
+
+PAGE_SIZE = 20
+SORTS = ("nom", "prenom", "annee", "accompagnements")
+
+
+class BeneficiaryStore(Protocol):
+    def create(self, b: Beneficiaire, tokens: frozenset[str]) -> Beneficiaire: ...
+    def update(
+        self,
+        current: Beneficiaire,
+        updated: Beneficiaire,
+        old_tokens: frozenset[str],
+        new_tokens: frozenset[str],
+        expected_version: int,
+    ) -> Beneficiaire: ...
+    def pseudonymise(self, current: Beneficiaire, gone: Beneficiaire, tokens: frozenset[str]) -> None: ...
+    def get(self, mediateur_id: str, beneficiaire_id: str) -> Beneficiaire: ...
+    def get_many(self, mediateur_id: str, ids: Iterable[str]) -> dict[str, Beneficiaire]: ...
+    def existing_ids(self, mediateur_id: str, ids: Iterable[str]) -> set[str]: ...
+    def page_by_name(
+        self, mediateur_id: str, cursor: str | None, limit: int
+    ) -> tuple[list[Beneficiaire], str | None]: ...
+    def all_active(self, mediateur_id: str) -> list[Beneficiaire]: ...
+    def search(self, mediateur_id: str, words: list[str], limit: int) -> tuple[list[str], bool]: ...
+    def refresh_counters(self, mediateur_id: str, beneficiaire_id: str) -> None: ...
+
+
+class LinkedActivities(Protocol):
+    def for_beneficiaire(self, mediateur_id: str, beneficiaire_id: str) -> list[Activite]: ...
+
+
+@dataclass(frozen=True)
+class Liste:
+    items: list[Beneficiaire]
+    cursor: str | None = None
+    page: int = 1
+    pages: int = 1
+    tronquee: bool = False  # a very short search stopped early: type more letters
+
+
+@dataclass(frozen=True)
+class Profil:
+    beneficiaire: Beneficiaire
+    activites: list[Activite]
+    thematiques: list[tuple[str, int]]  # slug, count (médiation numérique and démarches)
+    autonomie: list[tuple[date, str]]  # (date, level) oldest first
+
+
+class OwnedIds:
+    """`in` tells whether an id is one of the mediator's own (non deleted) beneficiaries;
+    the activity rules use it. Ids are looked up in one batch, on first use."""
+
+    def __init__(self, store: BeneficiaryStore, mediateur_id: str) -> None:
+        self._store = store
+        self._mediateur_id = mediateur_id
+        self._known: dict[str, bool] = {}
+
+    def prefetch(self, ids: Iterable[str]) -> None:
+        wanted = [i for i in ids if isinstance(i, str) and looks_like_id(i) and i not in self._known]
+        if wanted:
+            found = self._store.existing_ids(self._mediateur_id, wanted)
+            self._known.update({i: i in found for i in wanted})
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, str) or not looks_like_id(value):
+            return False
+        self.prefetch([value])
+        return self._known.get(value, False)
+
+
+class BeneficiaryService:
+    def __init__(
+        self,
+        store: BeneficiaryStore,
+        communes: Callable[[], Container[str]],
+        commune_nom: Callable[[str], str | None],
+        activities: LinkedActivities,
+        clock: Callable[[], datetime],
+        today: Callable[[], date],
+    ) -> None:
+        self._store = store
+        self._communes = communes
+        self._commune_nom = commune_nom
+        self._activities = activities
+        self._clock = clock
+        self._today = today
+
+    def owned(self, mediateur_id: str) -> OwnedIds:
+        return OwnedIds(self._store, mediateur_id)
+
+    # --- rules --------------------------------------------------------------------------------
+
+    def check(self, data: BeneficiaireInput) -> BeneficiaireInput:
+        clean = normalise(data, self._today())
+        errors = validate(clean, RuleContext(today=self._today(), communes=self._communes()))
+        if errors:
+            from chalicelib.domain.activites_rules import sensitive_patterns
+
+            found = sensitive_patterns(clean.notes) if "notes" in errors else []
+            if found:
+                raise NotesNeedConfirmation(errors, found)
+            raise ValidationFailed(errors)
+        return clean
+
+    def _tokens(self, data: BeneficiaireInput) -> frozenset[str]:
+        commune = self._commune_nom(data.commune_insee) if data.commune_insee else None
+        return tokens(data, commune)
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def create(self, mediateur_id: str, data: BeneficiaireInput) -> Beneficiaire:
+        clean = self.check(data)
+        now = self._clock()
+        b = Beneficiaire(
+            id=new_id(), mediateur_id=mediateur_id, data=clean, version=1, cree_le=now, modifie_le=now
+        )
+        return self._store.create(b, self._tokens(clean))
+
+    def modify(self, mediateur_id: str, beneficiaire_id: str, data: BeneficiaireInput, version: int) -> Beneficiaire:
+        current = self.get(mediateur_id, beneficiaire_id)
+        clean = self.check(data)
+        if current.version != version:
+            raise Conflict(beneficiaire_id)
+        updated = replace(current, data=clean, modifie_le=self._clock())
+        return self._store.update(current, updated, self._tokens(current.data), self._tokens(clean), version)
+
+    def delete(self, mediateur_id: str, beneficiaire_id: str) -> None:
+        """Pseudonymise: identifying fields gone for good, past activities still counted."""
+        current = self.get(mediateur_id, beneficiaire_id)
+        gone = pseudonymised(current, self._clock())
+        self._store.pseudonymise(current, gone, self._tokens(current.data))
+
+    def refresh_counters(self, mediateur_id: str, ids: Iterable[str]) -> None:
+        for beneficiaire_id in dict.fromkeys(ids):
+            self._store.refresh_counters(mediateur_id, beneficiaire_id)
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def get(self, mediateur_id: str, beneficiaire_id: str) -> Beneficiaire:
+        """The mediator's own, non-deleted person; 404 otherwise (whoever owns the id)."""
+        if not looks_like_id(beneficiaire_id):
+            raise NotFound(beneficiaire_id)
+        found = self._store.get(mediateur_id, beneficiaire_id)
+        if found.supprime:
+            raise NotFound(beneficiaire_id)
+        return found
+
+    def names(self, mediateur_id: str, ids: Iterable[str]) -> dict[str, Beneficiaire]:
+        return self._store.get_many(mediateur_id, ids)
+
+    def search(self, mediateur_id: str, q: str, limit: int = PAGE_SIZE) -> Liste:
+        words = query_words(q)
+        if not words:
+            return Liste([])
+        ids, truncated = self._store.search(mediateur_id, words, limit)
+        found = self._store.get_many(mediateur_id, ids)
+        return Liste([found[i] for i in ids if i in found and not found[i].supprime], tronquee=truncated)
+
+    def list(self, mediateur_id: str, sort: str = "nom", cursor: str | None = None, page: int = 1) -> Liste:
+        """By name: paginated in DynamoDB. Other sorts: the mediator's people sorted in memory
+        (one partition read), paginated by page number."""
+        if sort not in SORTS or sort == "nom":
+            items, next_cursor = self._store.page_by_name(mediateur_id, cursor, PAGE_SIZE)
+            return Liste(items, next_cursor)
+        everyone = sorted(self._store.all_active(mediateur_id), key=_SORT_KEYS[sort])
+        pages = max(1, -(-len(everyone) // PAGE_SIZE))
+        page = min(max(1, page), pages)
+        return Liste(everyone[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], page=page, pages=pages)
+
+    def profile(self, mediateur_id: str, beneficiaire_id: str) -> Profil:
+        b = self.get(mediateur_id, beneficiaire_id)
+        activites = self._activities.for_beneficiaire(mediateur_id, b.id)
+        counts: Counter[str] = Counter()
+        for a in activites:
+            counts.update(dict.fromkeys(a.data.thematiques, 1))
+            counts.update(dict.fromkeys(a.data.thematiques_demarche, 1))
+        autonomie = sorted((a.date, a.data.autonomie) for a in activites if a.data.autonomie)
+        return Profil(b, activites, counts.most_common(), [(d, level) for d, level in autonomie if level])
+
+
+def _by_name(b: Beneficiaire) -> Any:
+    return sort_key_nom(b.data.prenom, b.data.nom)
+
+
+_SORT_KEYS: dict[str, Callable[[Beneficiaire], Any]] = {
+    "prenom": lambda b: (sort_key_nom("", b.data.prenom), _by_name(b)),
+    "annee": lambda b: (b.data.annee_naissance is None, b.data.annee_naissance or 0, _by_name(b)),
+    "accompagnements": lambda b: (-b.nombre_accompagnements, _by_name(b)),
+}
