@@ -97,19 +97,19 @@ class Beneficiaire:
 # (NSN). Overseas departments share it when dialled nationally but have their own country codes,
 # chosen by the first four digits. Territories outside the national plan keep their own plans.
 #
-# | written nationally            | where                                  | E.164               |
-# |-------------------------------|----------------------------------------|---------------------|
-# | 0590 …, 0690 …, 0691 …        | Guadeloupe, Saint-Martin, St-Barthélemy | +590 + 9 digits    |
-# | 0594 …, 0694 …                | Guyane                                 | +594 + 9 digits     |
-# | 0596 …, 0696 …, 0697 …        | Martinique                             | +596 + 9 digits     |
-# | 0262 …, 0263 …, 0692 …, 0693 …| La Réunion                             | +262 + 9 digits     |
-# | 0269 …, 0639 …                | Mayotte (+262 since 2007, not +269)    | +262 + 9 digits     |
-# | 0508 + 6 digits               | Saint-Pierre-et-Miquelon               | +508 + 6 digits     |
-# | 0[1-9] + 8 digits, otherwise  | metropolitan France (01-05 fixed,      | +33 + 9 digits      |
-# |                               | 06/07 mobile, 08 special, 09 VoIP)     |                     |
-# | (international form only)     | Wallis-et-Futuna                       | +681 + 6 digits     |
-# | (international form only)     | Nouvelle-Calédonie                     | +687 + 6 digits     |
-# | (international form only)     | Polynésie française                    | +689 + 8 digits     |
+# | written nationally             | where                                   | E.164           |
+# |--------------------------------|-----------------------------------------|-----------------|
+# | 0590 …, 0690 …, 0691 …         | Guadeloupe, Saint-Martin, St-Barthélemy | +590 + 9 digits |
+# | 0594 …, 0694 …                 | Guyane                                  | +594 + 9 digits |
+# | 0596 …, 0696 …, 0697 …         | Martinique                              | +596 + 9 digits |
+# | 0262 …, 0263 …, 0692 …, 0693 … | La Réunion                              | +262 + 9 digits |
+# | 0269 …, 0639 …                 | Mayotte (+262 since 2007, not +269)     | +262 + 9 digits |
+# | 0508 + 6 digits                | Saint-Pierre-et-Miquelon                | +508 + 6 digits |
+# | 0[1-9] + 8 digits, otherwise   | metropolitan France (01-05 fixed,       | +33 + 9 digits  |
+# |                                | 06/07 mobile, 08 special, 09 VoIP)      |                 |
+# | (international form only)      | Wallis-et-Futuna                        | +681 + 6 digits |
+# | (international form only)      | Nouvelle-Calédonie                      | +687 + 6 digits |
+# | (international form only)      | Polynésie française                     | +689 + 8 digits |
 #
 # A number written "+33 6 92 …" or "+33 5 90 …" is an overseas number misspelt with the
 # metropolitan code: it is read as its national form and gets the right code. "+590 6 92 …" (an

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.activites import Activite, ActiviteInput, Anonyme, ParticipantsAnonymes
 
-_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+# strict: JSON types are not coerced ("12" is not a number, true is not 1 minute).
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 _Slug = Field(default=None, max_length=60)
 _Id = Field(default=None, max_length=40)
 _Text = Field(default=None, max_length=500)

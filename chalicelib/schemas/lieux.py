@@ -8,7 +8,7 @@ from chalicelib.domain.mediateurs import LieuInput
 
 
 class LieuIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
     nom: str = Field(default="", max_length=500)
     adresse: str = Field(default="", max_length=500)

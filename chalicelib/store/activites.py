@@ -424,6 +424,8 @@ class DynamoActivityStore:
     ) -> Iterator[ActiviteItem]:
         low = filtres.du.isoformat() if filtres.du else "0000"
         high = (filtres.au.isoformat() if filtres.au else "9999") + "#~"
+        if start and not low <= start[1] <= high:
+            start = None  # a cursor from other filters (or forged): DynamoDB would refuse it
         exclusive_start = (
             {"pk": {"S": _med(mediateur_id)}, "sk": {"S": start[0]}, "lsi1sk": {"S": start[1]}}
             if start

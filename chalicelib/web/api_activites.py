@@ -44,7 +44,7 @@ def _body() -> tuple[ActiviteIn | None, Response | None]:
     if not isinstance(body, dict):
         return None, json_error(422, {"corps": "Le corps de la requête doit être un objet JSON."})
     try:
-        return ActiviteIn.model_validate(body), None
+        return ActiviteIn.model_validate_json(current().request.raw_body or b"{}"), None
     except ValidationError as exc:
         return None, json_error(422, french_errors(exc))
 

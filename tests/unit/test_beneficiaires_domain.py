@@ -433,7 +433,12 @@ def test_given_an_invalid_email_when_validated_then_an_example_is_given(email: A
 
 @pytest.mark.parametrize(
     "email",
-    ["helene@exemple.fr", " Helene.Dupont+cra@Exemple.FR ", "h@mairie.lyon.fr", "élodie@exemple.fr"],
+    [
+        "helene@exemple.fr",
+        " Helene.Dupont+cra@Exemple.FR ",
+        "h@mairie.lyon.fr",
+        "élodie@exemple.fr",
+    ],
 )
 def test_given_a_valid_email_when_validated_then_accepted(email: str) -> None:
     assert validate(person(email=email), CTX) == {}
@@ -441,7 +446,7 @@ def test_given_a_valid_email_when_validated_then_accepted(email: str) -> None:
 
 def test_given_an_unknown_commune_when_validated_then_the_list_is_asked_for() -> None:
     assert validate(person(commune_insee="99999"), CTX) == {"commune_insee": COMMUNE_INCONNUE}
-    assert validate(person(commune_insee=["69383"]), CTX) == {"commune_insee": COMMUNE_INCONNUE}  # type: ignore[arg-type]
+    assert validate(person(commune_insee=["69383"]), CTX) == {"commune_insee": COMMUNE_INCONNUE}
     assert validate(person(commune_insee="2a004"), CTX) == {}
 
 
@@ -456,9 +461,7 @@ def test_given_choices_outside_the_vocabularies_when_validated_then_each_is_name
 
 @pytest.mark.parametrize(
     "values",
-    [
-        {"genre": slug} for slug in vocab.GENRES
-    ]
+    [{"genre": slug} for slug in vocab.GENRES]
     + [{"tranche_age": slug} for slug in vocab.TRANCHES_AGE]
     + [{"statut": slug} for slug in vocab.STATUTS],
 )
@@ -486,7 +489,7 @@ def test_given_sensitive_notes_confirmed_when_validated_then_accepted() -> None:
 
 
 def test_given_notes_that_are_not_text_when_validated_then_text_is_asked_for() -> None:
-    assert validate(person(notes=["x"]), CTX) == {"notes": TEXTE_INVALIDE}  # type: ignore[arg-type]
+    assert validate(person(notes=["x"]), CTX) == {"notes": TEXTE_INVALIDE}
 
 
 def test_given_values_of_every_wrong_type_when_validated_then_messages() -> None:
