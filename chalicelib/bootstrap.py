@@ -23,6 +23,8 @@ PARIS = ZoneInfo("Europe/Paris")
 if TYPE_CHECKING:
     from chalicelib.auth.oidc import ProConnectClient
     from chalicelib.referentiel.communes import CommuneIndex
+    from chalicelib.services.beneficiaires import BeneficiaryService
+    from chalicelib.store.activites import DynamoActivityStore
     from chalicelib.store.health import StorageHealth
 
 
@@ -72,16 +74,41 @@ class Container:
 
     @cached_property
     def activities(self) -> ActivityService:
-        from chalicelib.store.activites import DynamoActivityStore
-
         return ActivityService(
-            DynamoActivityStore(),
+            self._activity_store,
             communes=self.communes,
-            beneficiaires=lambda mediateur_id: frozenset(),  # beneficiaries issue
+            beneficiaires=lambda mediateur_id: self.beneficiaries.owned(mediateur_id),
             partenaires=lambda mediateur_id: frozenset(),  # partners issue
             clock=self.clock,
             today=self.today,
             latest_allowed=self.latest_allowed_date,
+            links_changed=lambda mediateur_id, ids: self.beneficiaries.refresh_counters(
+                mediateur_id, ids
+            ),
+        )
+
+    @cached_property
+    def _activity_store(self) -> DynamoActivityStore:
+        from chalicelib.store.activites import DynamoActivityStore
+
+        return DynamoActivityStore()
+
+    @cached_property
+    def beneficiaries(self) -> BeneficiaryService:
+        from chalicelib.services.beneficiaires import BeneficiaryService
+        from chalicelib.store.beneficiaires import DynamoBeneficiaryStore
+
+        def commune_nom(insee: str) -> str | None:
+            commune = self.communes().get(insee)
+            return commune.nom if commune else None
+
+        return BeneficiaryService(
+            DynamoBeneficiaryStore(),
+            communes=self.communes,
+            commune_nom=commune_nom,
+            activities=self._activity_store,
+            clock=self.clock,
+            today=self.today,
         )
 
     @cached_property

@@ -4,7 +4,7 @@ signed-in mediator (ownership is enforced here and by the keys of every read).""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Protocol
@@ -68,6 +68,7 @@ class ActivityService:
         clock: Callable[[], datetime],
         today: Callable[[], date],
         latest_allowed: Callable[[], date],
+        links_changed: Callable[[str, Iterable[str]], None] = lambda mediateur, ids: None,
     ) -> None:
         self._store = store
         self._communes = communes
@@ -76,19 +77,26 @@ class ActivityService:
         self._clock = clock
         self._today = today
         self._latest_allowed = latest_allowed
+        self._links_changed = links_changed
 
     # --- rules --------------------------------------------------------------------------------
 
-    def _context(self, profile: Profile, current: Activite | None = None) -> RuleContext:
+    def _context(
+        self, profile: Profile, current: Activite | None = None, data: ActiviteInput | None = None
+    ) -> RuleContext:
         lieux = {lieu.id for lieu in profile.lieux_actifs}
         if current and current.data.lieu_id:
             lieux.add(current.data.lieu_id)  # an archived lieu stays valid on its old activities
         mediateur_id = profile.mediateur.id
+        beneficiaires = self._beneficiaires(mediateur_id)
+        prefetch = getattr(beneficiaires, "prefetch", None)
+        if prefetch and data is not None:
+            prefetch(data.beneficiaires_lies())  # one batch read for every linked person
         return RuleContext(
             today=self._latest_allowed(),
             lieux=lieux,
             communes=self._communes(),
-            beneficiaires=self._beneficiaires(mediateur_id),
+            beneficiaires=beneficiaires,
             partenaires=self._partenaires(mediateur_id),
         )
 
@@ -97,7 +105,7 @@ class ActivityService:
     ) -> ActiviteInput:
         """The normalised input, or ValidationFailed with every French message."""
         clean = data.normalised()
-        errors = validate(clean, self._context(profile, current))
+        errors = validate(clean, self._context(profile, current, clean))
         if errors:
             found = sensitive_patterns(clean.notes) if "notes" in errors else []
             if found:
@@ -118,6 +126,7 @@ class ActivityService:
             )
         except DuplicateRequest as duplicate:
             return Recorded(self._store.get(mediateur_id, duplicate.activite_id), created=False)
+        self._links_changed(mediateur_id, clean.beneficiaires_lies())
         return Recorded(created, created=True)
 
     def modify(
@@ -127,13 +136,17 @@ class ActivityService:
         clean = self.check(profile, replace(data, type=current.type), current)
         if current.version != version:
             raise Conflict(activite_id)
-        return self._store.update(current, clean, version, self._clock())
+        updated = self._store.update(current, clean, version, self._clock())
+        linked = (*current.data.beneficiaires_lies(), *clean.beneficiaires_lies())
+        self._links_changed(profile.mediateur.id, linked)
+        return updated
 
     def remove(self, mediateur_id: str, activite_id: str, version: int | None = None) -> None:
         current = self.get(mediateur_id, activite_id)
         if version is not None and current.version != version:
             raise Conflict(activite_id)
         self._store.delete(current, version)
+        self._links_changed(mediateur_id, current.data.beneficiaires_lies())
 
     # --- reads --------------------------------------------------------------------------------
 

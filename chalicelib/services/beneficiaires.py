@@ -37,7 +37,9 @@ class BeneficiaryStore(Protocol):
         new_tokens: frozenset[str],
         expected_version: int,
     ) -> Beneficiaire: ...
-    def pseudonymise(self, current: Beneficiaire, gone: Beneficiaire, tokens: frozenset[str]) -> None: ...
+    def pseudonymise(
+        self, current: Beneficiaire, gone: Beneficiaire, tokens: frozenset[str]
+    ) -> None: ...
     def get(self, mediateur_id: str, beneficiaire_id: str) -> Beneficiaire: ...
     def get_many(self, mediateur_id: str, ids: Iterable[str]) -> dict[str, Beneficiaire]: ...
     def existing_ids(self, mediateur_id: str, ids: Iterable[str]) -> set[str]: ...
@@ -80,7 +82,9 @@ class OwnedIds:
         self._known: dict[str, bool] = {}
 
     def prefetch(self, ids: Iterable[str]) -> None:
-        wanted = [i for i in ids if isinstance(i, str) and looks_like_id(i) and i not in self._known]
+        wanted = [
+            i for i in ids if isinstance(i, str) and looks_like_id(i) and i not in self._known
+        ]
         if wanted:
             found = self._store.existing_ids(self._mediateur_id, wanted)
             self._known.update({i: i in found for i in wanted})
@@ -136,17 +140,26 @@ class BeneficiaryService:
         clean = self.check(data)
         now = self._clock()
         b = Beneficiaire(
-            id=new_id(), mediateur_id=mediateur_id, data=clean, version=1, cree_le=now, modifie_le=now
+            id=new_id(),
+            mediateur_id=mediateur_id,
+            data=clean,
+            version=1,
+            cree_le=now,
+            modifie_le=now,
         )
         return self._store.create(b, self._tokens(clean))
 
-    def modify(self, mediateur_id: str, beneficiaire_id: str, data: BeneficiaireInput, version: int) -> Beneficiaire:
+    def modify(
+        self, mediateur_id: str, beneficiaire_id: str, data: BeneficiaireInput, version: int
+    ) -> Beneficiaire:
         current = self.get(mediateur_id, beneficiaire_id)
         clean = self.check(data)
         if current.version != version:
             raise Conflict(beneficiaire_id)
         updated = replace(current, data=clean, modifie_le=self._clock())
-        return self._store.update(current, updated, self._tokens(current.data), self._tokens(clean), version)
+        return self._store.update(
+            current, updated, self._tokens(current.data), self._tokens(clean), version
+        )
 
     def delete(self, mediateur_id: str, beneficiaire_id: str) -> None:
         """Pseudonymise: identifying fields gone for good, past activities still counted."""
@@ -178,9 +191,13 @@ class BeneficiaryService:
             return Liste([])
         ids, truncated = self._store.search(mediateur_id, words, limit)
         found = self._store.get_many(mediateur_id, ids)
-        return Liste([found[i] for i in ids if i in found and not found[i].supprime], tronquee=truncated)
+        return Liste(
+            [found[i] for i in ids if i in found and not found[i].supprime], tronquee=truncated
+        )
 
-    def list(self, mediateur_id: str, sort: str = "nom", cursor: str | None = None, page: int = 1) -> Liste:
+    def list(
+        self, mediateur_id: str, sort: str = "nom", cursor: str | None = None, page: int = 1
+    ) -> Liste:
         """By name: paginated in DynamoDB. Other sorts: the mediator's people sorted in memory
         (one partition read), paginated by page number."""
         if sort not in SORTS or sort == "nom":
@@ -199,7 +216,9 @@ class BeneficiaryService:
             counts.update(dict.fromkeys(a.data.thematiques, 1))
             counts.update(dict.fromkeys(a.data.thematiques_demarche, 1))
         autonomie = sorted((a.date, a.data.autonomie) for a in activites if a.data.autonomie)
-        return Profil(b, activites, counts.most_common(), [(d, level) for d, level in autonomie if level])
+        return Profil(
+            b, activites, counts.most_common(), [(d, level) for d, level in autonomie if level]
+        )
 
 
 def _by_name(b: Beneficiaire) -> Any:

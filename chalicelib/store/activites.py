@@ -15,7 +15,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -352,17 +352,21 @@ class DynamoActivityStore:
                     )
                 for link in _links(mediateur_id, activite_id, data):
                     tx.save(link)
-        except TransactWriteError as exc:
-            codes = _cancellation_codes(exc)
-            if idempotency_key and len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                raise DuplicateRequest(
-                    self._idempotent_result(mediateur_id, idempotency_key)
-                ) from None
+                _touch_beneficiaires(tx, mediateur_id, data.beneficiaires_lies())
+        except TransactWriteError:
+            earlier = (
+                self._idempotent_result(mediateur_id, idempotency_key) if idempotency_key else None
+            )
+            if earlier:
+                raise DuplicateRequest(earlier) from None
             raise
         return from_item(item)
 
-    def _idempotent_result(self, mediateur_id: str, key: str) -> str:
-        found = IdempotencyItem.get("IDEM#" + mediateur_id, _digest(key), consistent_read=True)
+    def _idempotent_result(self, mediateur_id: str, key: str) -> str | None:
+        try:
+            found = IdempotencyItem.get("IDEM#" + mediateur_id, _digest(key), consistent_read=True)
+        except DoesNotExist:
+            return None
         return str(found.activite_id)
 
     def update(
@@ -374,6 +378,7 @@ class DynamoActivityStore:
             (link.pk, link.sk) for link in _links(current.mediateur_id, current.id, current.data)
         }
         new_links = _links(current.mediateur_id, current.id, data)
+        changed = old_links ^ {(link.pk, link.sk) for link in new_links}
         try:
             with TransactWrite(connection=models.connection()) as tx:
                 tx.save(item)
@@ -381,6 +386,8 @@ class DynamoActivityStore:
                     tx.delete(LienBeneficiaireItem(pk, sk))
                 for link in new_links:
                     tx.save(link)
+                touched = {pk.removeprefix("BEN#") for pk, _ in changed}
+                _touch_beneficiaires(tx, current.mediateur_id, sorted(touched))
         except TransactWriteError as exc:
             # pynamodb sends deletes before puts: the activity is not always the first item, but
             # it is the only one with a condition.
@@ -397,8 +404,9 @@ class DynamoActivityStore:
                 tx.delete(item)
                 for link in _links(current.mediateur_id, current.id, current.data):
                     tx.delete(LienBeneficiaireItem(link.pk, link.sk))
+                _touch_beneficiaires(tx, current.mediateur_id, current.data.beneficiaires_lies())
         except TransactWriteError as exc:
-            if _cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+            if "ConditionalCheckFailed" in _cancellation_codes(exc):
                 raise Conflict(current.id) from None
             raise
 
@@ -443,6 +451,13 @@ class DynamoActivityStore:
     def recent(self, mediateur_id: str, count: int) -> list[Activite]:
         return self.page(mediateur_id, Filtres(), None, count).items
 
+    def for_beneficiaire(self, mediateur_id: str, beneficiaire_id: str) -> list[Activite]:
+        """The mediator's activities linked to this person, newest first (links + one batch)."""
+        ids = [a for m, a in self.ids_for_beneficiaire(beneficiaire_id) if m == mediateur_id]
+        keys = [(_med(mediateur_id), "ACT#" + i) for i in ids]
+        found = {item.sk.removeprefix("ACT#"): item for item in ActiviteItem.batch_get(keys)}
+        return [from_item(found[i]) for i in ids if i in found]
+
     def ids_for_beneficiaire(self, beneficiaire_id: str) -> list[tuple[str, str]]:
         """(mediator id, activity id) of a beneficiary's activities, newest first."""
         return [
@@ -451,6 +466,20 @@ class DynamoActivityStore:
                 "BEN#" + beneficiaire_id, scan_index_forward=False
             )
         ]
+
+
+def _touch_beneficiaires(tx: TransactWrite, mediateur_id: str, ids: Iterable[str]) -> None:
+    """Bump each linked person's `liens_seq` in the same transaction, so that a counters refresh
+    that read the links before this change can no longer overwrite what it produces."""
+    from chalicelib.store.beneficiaires import BeneficiaireItem
+
+    for beneficiaire_id in ids:
+        tx.update(
+            BeneficiaireItem(_med(mediateur_id), "BEN#" + beneficiaire_id),
+            actions=[BeneficiaireItem.liens_seq.add(1)],
+            condition=BeneficiaireItem.sk.exists(),
+            add_version_condition=False,
+        )
 
 
 def _filter_condition(filtres: Filtres) -> Any:

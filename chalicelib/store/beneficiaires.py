@@ -17,6 +17,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import date
 from typing import Any
 
@@ -129,8 +130,12 @@ def _to_item(b: Beneficiaire) -> BeneficiaireItem:
         notes=d.notes or None,
         notes_confirmees=d.confirmer_notes or None,
         nombre_accompagnements=b.nombre_accompagnements,
-        premier_accompagnement=b.premier_accompagnement.isoformat() if b.premier_accompagnement else None,
-        dernier_accompagnement=b.dernier_accompagnement.isoformat() if b.dernier_accompagnement else None,
+        premier_accompagnement=b.premier_accompagnement.isoformat()
+        if b.premier_accompagnement
+        else None,
+        dernier_accompagnement=b.dernier_accompagnement.isoformat()
+        if b.dernier_accompagnement
+        else None,
         supprime=b.supprime or None,
         cree_le=b.cree_le,
         modifie_le=b.modifie_le,
@@ -233,7 +238,9 @@ class DynamoBeneficiaryStore:
         actions = _field_actions(updated)
         try:
             with TransactWrite(connection=models.connection()) as tx:
-                tx.update(item, actions=actions, condition=BeneficiaireItem.supprime.does_not_exist())
+                tx.update(
+                    item, actions=actions, condition=BeneficiaireItem.supprime.does_not_exist()
+                )
                 for token in old_tokens - new_tokens:
                     tx.delete(IndexItem("IDX#" + current.mediateur_id, f"{token}#{current.id}"))
                 for entry in _index_items(updated, new_tokens):
@@ -244,7 +251,9 @@ class DynamoBeneficiaryStore:
             raise
         return self.get(current.mediateur_id, current.id)
 
-    def pseudonymise(self, current: Beneficiaire, gone: Beneficiaire, tokens: frozenset[str]) -> None:
+    def pseudonymise(
+        self, current: Beneficiaire, gone: Beneficiaire, tokens: frozenset[str]
+    ) -> None:
         """Identifying fields and index entries disappear together, for good."""
         item = BeneficiaireItem(_med(current.mediateur_id), _ben(current.id))
         actions = [*_field_actions(gone), BeneficiaireItem.supprime.set(True)]
@@ -257,7 +266,9 @@ class DynamoBeneficiaryStore:
 
     def get(self, mediateur_id: str, beneficiaire_id: str) -> Beneficiaire:
         try:
-            item = BeneficiaireItem.get(_med(mediateur_id), _ben(beneficiaire_id), consistent_read=True)
+            item = BeneficiaireItem.get(
+                _med(mediateur_id), _ben(beneficiaire_id), consistent_read=True
+            )
         except DoesNotExist:
             raise NotFound(beneficiaire_id) from None
         return from_item(item)
@@ -274,7 +285,9 @@ class DynamoBeneficiaryStore:
         """Which of these ids are the mediator's own, not deleted, beneficiaries."""
         return {b.id for b in self.get_many(mediateur_id, ids).values() if not b.supprime}
 
-    def page_by_name(self, mediateur_id: str, cursor: str | None, limit: int) -> tuple[list[Beneficiaire], str | None]:
+    def page_by_name(
+        self, mediateur_id: str, cursor: str | None, limit: int
+    ) -> tuple[list[Beneficiaire], str | None]:
         start = decode_cursor(cursor)
         last_key = (
             {"pk": {"S": _med(mediateur_id)}, "sk": {"S": start[0]}, "lsi1sk": {"S": start[1]}}
@@ -308,11 +321,13 @@ class DynamoBeneficiaryStore:
         """Ids of the best matches (ranked) and whether the read was cut short."""
         ranked: dict[str, tuple[Any, ...]] = {}
         reads = 0
-        for entry in IndexItem.query("IDX#" + mediateur_id, IndexItem.sk.startswith(key_word(words))):
+        for entry in IndexItem.query(
+            "IDX#" + mediateur_id, IndexItem.sk.startswith(key_word(words))
+        ):
             reads += 1
             if reads > MAX_INDEX_READS:
                 break
-            tokens = frozenset(entry.tokens or ())
+            tokens: frozenset[str] = frozenset(str(t) for t in entry.tokens or ())
             if entry.beneficiaire_id not in ranked and matches(words, tokens):
                 ranked[entry.beneficiaire_id] = score(words, entry.prenom, entry.nom, tokens)
         ordered = sorted(ranked, key=lambda i: ranked[i])
@@ -334,12 +349,15 @@ class DynamoBeneficiaryStore:
         """Recompute count and dates from the links; a refresh that read before a later link
         change never overwrites it (guarded by `liens_seq`)."""
         try:
-            item = BeneficiaireItem.get(_med(mediateur_id), _ben(beneficiaire_id), consistent_read=True)
+            item = BeneficiaireItem.get(
+                _med(mediateur_id), _ben(beneficiaire_id), consistent_read=True
+            )
         except DoesNotExist:
             return
         seq = int(item.liens_seq or 0)
         count, first, last = self.link_counts(beneficiaire_id)
-        try:
+        # A newer link change makes the condition fail: its own refresh writes the right values.
+        with suppress(UpdateError):
             item.update(
                 actions=[
                     BeneficiaireItem.nombre_accompagnements.set(count),
@@ -353,8 +371,6 @@ class DynamoBeneficiaryStore:
                 condition=BeneficiaireItem.liens_seq == seq,
                 add_version_condition=False,
             )
-        except UpdateError:
-            pass  # a newer link change happened: its own refresh writes the right values
 
 
 def _field_actions(b: Beneficiaire) -> list[Any]:
@@ -373,7 +389,9 @@ def _field_actions(b: Beneficiaire) -> list[Any]:
         BeneficiaireItem.notes: d.notes or None,
         BeneficiaireItem.notes_confirmees: d.confirmer_notes or None,
     }
-    actions = [attr.set(value) if value is not None else attr.remove() for attr, value in values.items()]
+    actions = [
+        attr.set(value) if value is not None else attr.remove() for attr, value in values.items()
+    ]
     actions.append(BeneficiaireItem.lsi1sk.set(f"{sort_key_nom(d.prenom, d.nom)[:200]}#{b.id}"))
     actions.append(BeneficiaireItem.modifie_le.set(b.modifie_le))
     return actions

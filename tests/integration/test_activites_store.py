@@ -81,6 +81,25 @@ def beneficiaries_table(aws: Stack) -> Any:
     return resource.Table(aws.names.table("beneficiaries"))
 
 
+def _people(mediateur_id: str, count: int) -> list[str]:
+    """Beneficiaries that exist (an activity can only link existing people)."""
+    from chalicelib.domain.beneficiaires import Beneficiaire, BeneficiaireInput
+    from chalicelib.store.beneficiaires import DynamoBeneficiaryStore
+
+    ids = []
+    for i in range(count):
+        person = Beneficiaire(
+            id="b" + new_id(),
+            mediateur_id=mediateur_id,
+            data=BeneficiaireInput(prenom=f"Personne{i}", nom="Test"),
+            version=1,
+            cree_le=T0,
+            modifie_le=T0,
+        )
+        ids.append(DynamoBeneficiaryStore().create(person, frozenset({"test"})).id)
+    return ids
+
+
 def _someone() -> str:
     return "m" + new_id()
 
@@ -197,7 +216,7 @@ def test_links_to_followed_beneficiaries_follow_the_activity(
     store: DynamoActivityStore, stream: StreamTail, beneficiaries_table: Any
 ) -> None:
     mediateur_id = _someone()
-    ben_1, ben_2, ben_3 = ("b" + new_id() for _ in range(3))
+    ben_1, ben_2, ben_3 = _people(mediateur_id, 3)
     individuel_id, atelier_id = new_id(), new_id()
 
     individuel = store.create(
@@ -278,7 +297,7 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(
     store: DynamoActivityStore, stream: StreamTail, beneficiaries_table: Any
 ) -> None:
     mediateur_id, activite_id = _someone(), new_id()
-    ben, other_ben = "b" + new_id(), "b" + new_id()
+    ben, other_ben = _people(mediateur_id, 2)
     seen = store.create(mediateur_id, activite_id, _individuel(beneficiaire_id=ben), T0, None)
     latest = store.update(seen, _individuel(beneficiaire_id=ben, duree=45), 1, T0)
     stream.records(mediateur_id)
