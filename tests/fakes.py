@@ -32,6 +32,12 @@ class FakeSessionStore:
     def delete_session(self, key: str) -> None:
         self.sessions.pop(key, None)
 
+    def set_reprise(self, key: str, reprise: str | None) -> None:
+        found = self.sessions.get(key)
+        if found is not None:
+            session, expires_at = found
+            self.sessions[key] = (replace(session, reprise=reprise), expires_at)
+
     def put_attempt(self, attempt: LoginAttempt) -> None:
         self.attempts[attempt.key] = attempt
 

@@ -65,6 +65,7 @@ class SessionStore(Protocol):
     def get_session(self, key: str) -> Session | None: ...
     def touch_session(self, key: str, vu_le: int, expires_at: int) -> None: ...
     def delete_session(self, key: str) -> None: ...
+    def set_reprise(self, key: str, reprise: str | None) -> None: ...
     def put_attempt(self, attempt: LoginAttempt) -> None: ...
     def take_attempt(self, key: str) -> LoginAttempt | None:
         """Delete and return the attempt; a second call returns None (no replay)."""
@@ -121,6 +122,10 @@ class Sessions:
             )
             return touched
         return session
+
+    def keep_draft(self, session: Session, draft: str | None) -> None:
+        """Keep (or drop, with None) a form in progress for this session only."""
+        self._store.set_reprise(session.key, draft)
 
     def close(self, session: Session) -> None:
         self._store.delete_session(session.key)

@@ -58,6 +58,14 @@ class NotesNeedConfirmation(ValidationFailed):
         self.found = found
 
 
+class _Either:
+    def __init__(self, first: Container[str], second: Container[str]) -> None:
+        self._first, self._second = first, second
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._second or value in self._first
+
+
 class ActivityService:
     def __init__(
         self,
@@ -88,10 +96,13 @@ class ActivityService:
         if current and current.data.lieu_id:
             lieux.add(current.data.lieu_id)  # an archived lieu stays valid on its old activities
         mediateur_id = profile.mediateur.id
-        beneficiaires = self._beneficiaires(mediateur_id)
+        beneficiaires: Container[str] = self._beneficiaires(mediateur_id)
         prefetch = getattr(beneficiaires, "prefetch", None)
         if prefetch and data is not None:
             prefetch(data.beneficiaires_lies())  # one batch read for every linked person
+        if current is not None:
+            # A person deleted since stays linked to their past activities, which remain editable.
+            beneficiaires = _Either(beneficiaires, frozenset(current.data.beneficiaires_lies()))
         return RuleContext(
             today=self._latest_allowed(),
             lieux=lieux,

@@ -25,6 +25,10 @@ from chalicelib.services.activites import NotesNeedConfirmation
 
 PAGE_SIZE = 20
 SORTS = ("nom", "prenom", "annee", "accompagnements")
+# A DynamoDB transaction holds at most 100 actions, and an edit writes the person, deletes the
+# old words and writes the new ones in one: 1 + 49 + 49. Only very long names or e-mail addresses
+# have more words; the name's words are kept first, then the phone's, the commune's, the e-mail's.
+MAX_INDEX_TOKENS = 49
 
 
 class BeneficiaryStore(Protocol):
@@ -132,7 +136,19 @@ class BeneficiaryService:
 
     def _tokens(self, data: BeneficiaireInput) -> frozenset[str]:
         commune = self._commune_nom(data.commune_insee) if data.commune_insee else None
-        return tokens(data, commune)
+        everything = tokens(data, commune)
+        if len(everything) <= MAX_INDEX_TOKENS:
+            return everything
+        by_priority = (
+            tokens(replace(data, telephone=None, email=None), None),
+            tokens(replace(data, email=None), None),
+            tokens(replace(data, email=None), commune),
+            everything,
+        )
+        kept: list[str] = []
+        for layer in by_priority:
+            kept += sorted(layer - set(kept))[: MAX_INDEX_TOKENS - len(kept)]
+        return frozenset(kept)
 
     # --- writes -------------------------------------------------------------------------------
 

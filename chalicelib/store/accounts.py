@@ -74,6 +74,15 @@ class DynamoSessionStore:
             if not _is_conditional_failure(exc):
                 raise  # signed out meanwhile: nothing to touch
 
+    def set_reprise(self, key: str, reprise: str | None) -> None:
+        item = SessionItem(pk="s#" + key)
+        action = SessionItem.reprise.set(reprise) if reprise else SessionItem.reprise.remove()
+        try:
+            item.update(actions=[action], condition=SessionItem.pk.exists())
+        except UpdateError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+
     def delete_session(self, key: str) -> None:
         SessionItem(pk="s#" + key).delete()
 

@@ -375,23 +375,22 @@ class DynamoBeneficiaryStore:
 
 def _field_actions(b: Beneficiaire) -> list[Any]:
     d = b.data
-    values: dict[Any, Any] = {
-        BeneficiaireItem.prenom: d.prenom or None,
-        BeneficiaireItem.nom: d.nom or None,
-        BeneficiaireItem.annee_naissance: d.annee_naissance,
-        BeneficiaireItem.telephone: d.telephone,
-        BeneficiaireItem.pas_de_telephone: d.pas_de_telephone or None,
-        BeneficiaireItem.email: d.email,
-        BeneficiaireItem.commune_insee: d.commune_insee,
-        BeneficiaireItem.genre: d.genre,
-        BeneficiaireItem.tranche_age: d.tranche_age,
-        BeneficiaireItem.statut: d.statut,
-        BeneficiaireItem.notes: d.notes or None,
-        BeneficiaireItem.notes_confirmees: d.confirmer_notes or None,
-    }
-    actions = [
-        attr.set(value) if value is not None else attr.remove() for attr, value in values.items()
+    # Pairs, not a dict: pynamodb attributes overload `==` (conditions) and are not hashable.
+    values: list[tuple[Any, Any]] = [
+        (BeneficiaireItem.prenom, d.prenom or None),
+        (BeneficiaireItem.nom, d.nom or None),
+        (BeneficiaireItem.annee_naissance, d.annee_naissance),
+        (BeneficiaireItem.telephone, d.telephone),
+        (BeneficiaireItem.pas_de_telephone, d.pas_de_telephone or None),
+        (BeneficiaireItem.email, d.email),
+        (BeneficiaireItem.commune_insee, d.commune_insee),
+        (BeneficiaireItem.genre, d.genre),
+        (BeneficiaireItem.tranche_age, d.tranche_age),
+        (BeneficiaireItem.statut, d.statut),
+        (BeneficiaireItem.notes, d.notes or None),
+        (BeneficiaireItem.notes_confirmees, d.confirmer_notes or None),
     ]
+    actions = [attr.set(value) if value is not None else attr.remove() for attr, value in values]
     actions.append(BeneficiaireItem.lsi1sk.set(f"{sort_key_nom(d.prenom, d.nom)[:200]}#{b.id}"))
     actions.append(BeneficiaireItem.modifie_le.set(b.modifie_le))
     return actions

@@ -6,11 +6,29 @@ from chalice import Chalice
 
 
 def register(app: Chalice) -> None:
-    from chalicelib.web import activites, api, api_activites, auth_routes, ops, pages
+    from chalicelib.web import (
+        activites,
+        api,
+        api_activites,
+        api_beneficiaires,
+        auth_routes,
+        beneficiaires,
+        ops,
+        pages,
+    )
     from chalicelib.web.middleware import http_middleware
     from chalicelib.web.static import static_blueprint
 
     app.register_middleware(http_middleware, "http")
-    blueprints = (pages.bp, activites.bp, auth_routes.bp, api.bp, api_activites.bp, ops.bp)
+    blueprints = (
+        pages.bp,
+        activites.bp,
+        beneficiaires.bp,
+        auth_routes.bp,
+        api.bp,
+        api_activites.bp,
+        api_beneficiaires.bp,
+        ops.bp,
+    )
     for blueprint in (*blueprints, static_blueprint):
         app.register_blueprint(blueprint)

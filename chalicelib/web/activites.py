@@ -3,6 +3,7 @@ filters, detail, deletion. Handlers are wiring: parse, call the service, render.
 
 from __future__ import annotations
 
+import json
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
@@ -65,6 +66,8 @@ class FormState:
     conflit: bool = False
     alerte_notes: list[str] | None = None
     annuler: str = "/activites"
+    resultats: list[Any] | None = None  # people found by "Rechercher un bénéficiaire"
+    recherche_vide: bool = False
 
 
 def _show_form(state: FormState, status: int = 200) -> Response:
@@ -86,7 +89,8 @@ def _show_form(state: FormState, status: int = 200) -> Response:
         labels=activites_form.LABELS,
         lieux=lieux,
         communes=state.communes,
-        beneficiaires=[],
+        beneficiaires=_people_offered(state),
+        recherche_vide=state.recherche_vide,
         partenaires=[],
         jeton=state.jeton,
         version=state.version,
@@ -95,6 +99,45 @@ def _show_form(state: FormState, status: int = 200) -> Response:
         annuler=state.annuler,
         aujourdhui=current().container.today(),
     )
+
+
+def _people_offered(state: FormState) -> list[Any]:
+    """The people already linked in the form, then the ones just found by a search."""
+    valeurs = state.valeurs
+    linked = [valeurs.get("beneficiaire_id") or "", *_as_list(valeurs.get("participants_ids"))]
+    ids = [i for i in dict.fromkeys(linked) if looks_like_id(i)]
+    mediateur_id = _account().profile.mediateur.id
+    known = current().container.beneficiaries.names(mediateur_id, ids) if ids else {}
+    offered = [known[i] for i in ids if i in known and not known[i].supprime]
+    seen = {b.id for b in offered}
+    return offered + [b for b in state.resultats or [] if b.id not in seen]
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [str(value)] if value else []
+
+
+def _side_action(state: FormState) -> Response | None:
+    """The form's secondary buttons: search a person, or go and create one (keeping the form)."""
+    action = current().form.get("action")
+    if action == "chercher_beneficiaire":
+        q = current().form.get("recherche_beneficiaire")[:100]
+        mediateur_id = _account().profile.mediateur.id
+        found = current().container.beneficiaries.search(mediateur_id, q, limit=10).items
+        state.errors, state.resultats, state.recherche_vide = {}, found, not found
+        return _show_form(state)
+    if action == "creer_beneficiaire":
+        session = current().session
+        assert session is not None
+        champs = {
+            k: v for k, v in current().form.to_dict().items() if k not in ("csrf_token", "action")
+        }
+        draft = json.dumps({"cible": state.action, "champs": champs}, ensure_ascii=False)
+        current().container.sessions.keep_draft(session, draft)
+        return redirect("/beneficiaires/nouveau?depuis=activite")
+    return None
 
 
 def _communes_for(valeurs: dict[str, Any]) -> dict[str, Any]:
@@ -169,6 +212,9 @@ def activite_nouvelle_post(type_activite: str) -> Response:
         errors,
         pickers,
     )
+    side = _side_action(state)
+    if side:
+        return side
     try:
         if errors:
             # Report the rules too, so that every mistake is shown in one round trip.
@@ -221,6 +267,9 @@ def activite_modifier_post(activite_id: str) -> Response:
         version=_int(current().form.get("version")),
         annuler=f"/activites/{activite.id}",
     )
+    side = _side_action(state)
+    if side:
+        return side
     service = current().container.activities
     data = _with_type(data, activite.type)
     try:
@@ -367,6 +416,7 @@ def activites_liste() -> Response:
     return render_page(
         "activites/liste.html",
         activites=result.items,
+        personnes=people_of(result.items),
         filtres=filtres,
         filtre_errors=errors,
         suivante=suivante,
@@ -378,8 +428,72 @@ def activites_liste() -> Response:
     )
 
 
+def people_of(activites: list[Activite]) -> dict[str, Any]:
+    """Names of the followed people of these activities (one batch read)."""
+    ids = {i for a in activites for i in a.data.beneficiaires_lies()}
+    if not ids:
+        return {}
+    mediateur_id = _account().profile.mediateur.id
+    return current().container.beneficiaries.names(mediateur_id, ids)
+
+
 def _int(value: str) -> int | None:
     try:
         return int(value)
     except ValueError:
         return None
+
+
+# --- back from "Créer un bénéficiaire" -----------------------------------------------------------
+
+
+def _draft_target(cible: str) -> tuple[str, str, str | None] | None:
+    """(type, mode, activity id) of a form URL kept in a draft; None for anything else."""
+    parts = cible.strip("/").split("/")
+    if (
+        len(parts) == 3
+        and parts[:2] == ["activites", "nouvelle"]
+        and parts[2] in vocab.TYPES_ACTIVITE
+    ):
+        return parts[2], "creer", None
+    if len(parts) == 3 and parts[0] == "activites" and parts[2] == "modifier":
+        activite = _own(parts[1])
+        return activite.type, "modifier", activite.id
+    return None
+
+
+@page(bp, "/activites/reprendre", needs_lieu=True)
+def activite_reprendre() -> Response:
+    """The activity form as it was when "Créer un bénéficiaire" was pressed, with the new
+    person linked (SPEC §3.3: the form's values are kept)."""
+    state = current()
+    session = state.session
+    draft = json.loads(session.reprise) if session and session.reprise else None
+    target = _draft_target(str(draft.get("cible", ""))) if isinstance(draft, dict) else None
+    if not draft or target is None:
+        return redirect("/activites/nouvelle")
+    type_, mode, activite_id = target
+    champs = {k: v for k, v in draft.get("champs", {}).items() if isinstance(v, list)}
+    valeurs = {k: (v[0] if len(v) == 1 else v) for k, v in champs.items()}
+    for name in activites_form.MULTI_FIELDS:
+        valeurs[name] = [str(v) for v in champs.get(name, [])]
+    nouveau = state.query("beneficiaire")
+    if looks_like_id(nouveau):
+        person = state.container.beneficiaries.get(_account().profile.mediateur.id, nouveau)
+        if type_ == "collectif":
+            valeurs["participants_ids"] = [*valeurs["participants_ids"], person.id]
+        else:
+            valeurs["beneficiaire_id"] = person.id
+    state.container.sessions.keep_draft(session, None)  # type: ignore[arg-type]
+    form_state = FormState(
+        type_,
+        mode,
+        str(draft["cible"]),
+        valeurs,
+        str(valeurs.get("jeton") or new_secret()),
+        {},
+        _communes_for(valeurs),
+        version=_int(str(valeurs.get("version", ""))),
+        annuler=f"/activites/{activite_id}" if activite_id else "/activites",
+    )
+    return _show_form(form_state)

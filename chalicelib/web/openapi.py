@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.schemas.activites import ActiviteIn, ActiviteOut, ActivitesPage
+from chalicelib.schemas.beneficiaires import BeneficiaireIn, BeneficiaireOut, BeneficiairesPage
 from chalicelib.schemas.lieux import LieuIn
 
 
@@ -49,6 +50,9 @@ MODELS: tuple[type[BaseModel], ...] = (
     ActiviteIn,
     ActiviteOut,
     ActivitesPage,
+    BeneficiaireIn,
+    BeneficiaireOut,
+    BeneficiairesPage,
     LieuIn,
     LieuOut,
     Moi,
@@ -96,6 +100,7 @@ ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"
 def _paths() -> dict[str, Any]:
     activite_body = {"required": True, **_json(_ref(ActiviteIn))}
     lieu_body = {"required": True, **_json(_ref(LieuIn))}
+    beneficiaire_body = {"required": True, **_json(_ref(BeneficiaireIn))}
     filters = _query("du", "au", "type", "canal", "lieu", "beneficiaire", "thematique", "cursor")
     return {
         "/api/moi": {
@@ -162,6 +167,39 @@ def _paths() -> dict[str, Any]:
                 "summary": "Supprimer une activité",
                 "parameters": _query("version"),
                 "responses": {"204": {"description": "Supprimée"}, **_errors()},
+            },
+        },
+        "/api/beneficiaires": {
+            "get": {
+                "summary": "Mes bénéficiaires : recherche (q, par pertinence) ou liste triée",
+                "description": "`q` : chaque mot doit commencer un mot du prénom, du nom, de la"
+                " commune, de l'e-mail ou du téléphone (sans tenir compte des accents). Sans `q`,"
+                " `tri` vaut nom (par défaut), prenom, annee ou accompagnements ; `cursor` est"
+                " celui de la réponse précédente.",
+                "parameters": _query("q", "tri", "cursor"),
+                "responses": _ok("200", BeneficiairesPage, "Une page"),
+            },
+            "post": {
+                "summary": "Créer un bénéficiaire",
+                "requestBody": beneficiaire_body,
+                "responses": _ok("201", BeneficiaireOut, "Créé"),
+            },
+        },
+        "/api/beneficiaires/{id}": {
+            "parameters": ID,
+            "get": {
+                "summary": "Un bénéficiaire",
+                "responses": _ok("200", BeneficiaireOut, "Bénéficiaire"),
+            },
+            "put": {
+                "summary": "Remplacer un bénéficiaire (le corps porte `version`)",
+                "requestBody": beneficiaire_body,
+                "responses": _ok("200", BeneficiaireOut, "Modifié"),
+            },
+            "delete": {
+                "summary": "Supprimer un bénéficiaire : ses données identifiantes sont effacées,"
+                " ses activités passées restent comptées",
+                "responses": {"204": {"description": "Supprimé"}, **_errors()},
             },
         },
     }

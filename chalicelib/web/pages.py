@@ -28,8 +28,6 @@ LIEU_LABELS = {
 # Sections delivered by later work; until then they say so instead of answering 404.
 UPCOMING = {
     "/statistiques": "Mes statistiques",
-    "/beneficiaires": "Mes bénéficiaires",
-    "/beneficiaires/nouveau": "Créer un bénéficiaire",
     "/partenaires": "Mes partenaires",
     "/exports": "Mes exports",
 }
@@ -51,7 +49,11 @@ def accueil() -> Response:
         return render_page("pages/bienvenue_public.html")
     latest = current().container.activities.latest(account.profile.mediateur.id, 3)
     lieux = {lieu.id: lieu for lieu in account.profile.lieux}
-    return render_page("pages/accueil.html", dernieres_activites=latest, lieux=lieux)
+    from chalicelib.web.activites import people_of
+
+    return render_page(
+        "pages/accueil.html", dernieres_activites=latest, lieux=lieux, personnes=people_of(latest)
+    )
 
 
 @page(bp, "/menu", auth=False)

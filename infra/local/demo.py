@@ -14,6 +14,7 @@ from typing import Any
 
 from chalicelib.domain import vocab
 from chalicelib.domain.activites import ActiviteInput, Anonyme, ParticipantsAnonymes
+from chalicelib.domain.beneficiaires import BeneficiaireInput
 from chalicelib.domain.mediateurs import Identity, LieuInput, Profile
 
 log = logging.getLogger("coop.local.demo")
@@ -39,6 +40,83 @@ DEMARCHES = (
     "Carte grise",
     "Inscription France Travail",
 )
+
+
+PRENOMS = (
+    "Hélène",
+    "Mohamed",
+    "Jeanne",
+    "Lucas",
+    "Fatou",
+    "Gérard",
+    "Inès",
+    "Marcel",
+    "Yasmine",
+    "Paulette",
+    "Kévin",
+    "Aïcha",
+    "Bernard",
+    "Chloé",
+    "Rémi",
+    "Nadia",
+    "Joseph",
+    "Léa",
+    "Thi Mai",
+    "Élodie",
+    "Omar",
+    "Monique",
+    "Théo",
+    "Samia",
+    "André",
+)
+NOMS = (
+    "Dupont",
+    "Benali",
+    "Martin",
+    "Nguyen",
+    "Diallo",
+    "Lefèvre",
+    "Moreau",
+    "Garcia",
+    "Haddad",
+    "Rousseau",
+    "Lambert",
+    "Traoré",
+    "Fontaine",
+    "Roux",
+    "Girard",
+    "Mercier",
+    "Blanc",
+    "Faure",
+    "Tran",
+    "Chevalier",
+    "Kaci",
+    "Perrin",
+    "Morel",
+    "Mansouri",
+    "Colin",
+)
+
+
+def demo_people(rng: random.Random) -> list[BeneficiaireInput]:
+    """Fictitious people (phone numbers in the 06 39 98 range reserved for fiction)."""
+    people = []
+    for i, (prenom, nom) in enumerate(zip(PRENOMS, NOMS, strict=True)):
+        people.append(
+            BeneficiaireInput(
+                prenom=prenom,
+                nom=nom,
+                annee_naissance=rng.choice((None, rng.randint(1938, 2006))),
+                telephone=f"06 39 98 {i // 10:02d} {i % 100:02d}" if rng.random() < 0.6 else None,
+                email=f"{prenom.lower()}.{nom.lower()}@exemple.fr".replace(" ", "")
+                if rng.random() < 0.3
+                else None,
+                commune_insee=rng.choice(COMMUNES),
+                genre=rng.choice(("feminin", "masculin", None)),
+                statut=rng.choice((*vocab.STATUTS, None)),
+            )
+        )
+    return people
 
 
 def demo_identity() -> Identity:
@@ -87,7 +165,9 @@ def _person(rng: random.Random) -> dict[str, Any]:
     }
 
 
-def activity(rng: random.Random, day: date, lieux: list[str]) -> ActiviteInput:
+def activity(
+    rng: random.Random, day: date, lieux: list[str], people: list[str] | None = None
+) -> ActiviteInput:
     type_ = rng.choices(("individuel", "demarche", "collectif"), (55, 30, 15))[0]
     common = _common(rng, day, lieux)
     thematiques = tuple(rng.sample(list(vocab.THEMATIQUES), rng.randint(1, 3)))
@@ -99,6 +179,7 @@ def activity(rng: random.Random, day: date, lieux: list[str]) -> ActiviteInput:
             thematiques=thematiques,
             titre_atelier=rng.choice(TITRES),
             niveau=rng.choice(list(vocab.NIVEAUX)),
+            participants_ids=tuple(rng.sample(people, rng.randint(0, 2))) if people else (),
             participants_anonymes=ParticipantsAnonymes(
                 total=total,
                 deja_accompagnes=rng.randint(0, total),
@@ -110,6 +191,9 @@ def activity(rng: random.Random, day: date, lieux: list[str]) -> ActiviteInput:
             ),
             **common,
         )
+    person = _person(rng)
+    if people and rng.random() < 0.45:
+        person["beneficiaire_id"] = rng.choice(people)
     if type_ == "demarche":
         return ActiviteInput(
             type="demarche",
@@ -119,9 +203,9 @@ def activity(rng: random.Random, day: date, lieux: list[str]) -> ActiviteInput:
             nom_demarche=rng.choice(DEMARCHES),
             finalisation=rng.choice(list(vocab.FINALISATION)),
             **common,
-            **_person(rng),
+            **person,
         )
-    return ActiviteInput(type="individuel", thematiques=thematiques, **common, **_person(rng))
+    return ActiviteInput(type="individuel", thematiques=thematiques, **common, **person)
 
 
 def seed(container: Any, days: int = 182, seed_value: int = 2026) -> int:
@@ -138,6 +222,9 @@ def seed(container: Any, days: int = 182, seed_value: int = 2026) -> int:
     profile: Profile = account.profile
     lieux = [lieu.id for lieu in profile.lieux_actifs]
     rng = random.Random(seed_value)
+    people = [
+        container.beneficiaries.create(mediateur.id, person).id for person in demo_people(rng)
+    ]
     today = container.today()
     count = 0
     for offset in range(days, -1, -1):
@@ -145,7 +232,7 @@ def seed(container: Any, days: int = 182, seed_value: int = 2026) -> int:
         if day.weekday() == 6:
             continue
         for _ in range(rng.choice((0, 1, 1, 2))):
-            container.activities.record(profile, activity(rng, day, lieux))
+            container.activities.record(profile, activity(rng, day, lieux, people))
             count += 1
     log.info("demo data: %d activities for %s", count, DEMO_EMAIL)
     return count

@@ -200,7 +200,15 @@ def test_each_type_renders_its_form(type_: str) -> None:
     form = dom.all("form", method="post")[0]
     assert form.get("action") == f"/activites/nouvelle/{type_}"
     assert "novalidate" in form.attrs
-    assert [b.get("class") for b in dom.all("button", type="submit")] == ["fr-btn coop-submit"]
+    buttons = dom.all("button", type="submit")
+    # Enter in any field saves: the first submit button of the form is a (hidden) save button.
+    assert (buttons[0].get("name"), buttons[0].get("value")) == ("action", "enregistrer")
+    assert "fr-btn coop-submit" in [b.get("class") for b in buttons]
+    assert {b.get("value") for b in buttons if b.get("value")} <= {
+        "enregistrer",
+        "chercher_beneficiaire",
+        "creer_beneficiaire",
+    }
     assert "Enregistrer l'activité" in plain(text)
     assert dom.all("a", href="/activites")[-1].get("class") == "fr-btn fr-btn--secondary"
 
@@ -366,17 +374,19 @@ def test_a_conflict_keeps_the_values_and_says_so() -> None:
 # --- the person, the beneficiaries, the partners -------------------------------------------------------
 
 
+def text_of_labels(dom, inputs) -> str:  # type: ignore[no-untyped-def]
+    ids = {i.get("id") for i in inputs}
+    return " ".join(plain(label.text) for label in dom.all("label") if label.get("for") in ids)
+
+
 def test_a_beneficiary_is_chosen_in_a_list_that_defaults_to_anonymous() -> None:
     _, dom = page("individuel", valeurs={"beneficiaire_id": "ben2"})
 
-    options = [e for e in dom.all("option") if e.ancestors[-1].get("id") == "beneficiaire_id"]
+    radios = [e for e in dom.all("input") if e.get("name") == "beneficiaire_id"]
 
-    assert [(o.get("value"), plain(o.text)) for o in options] == [
-        ("", "Accompagnement anonyme"),
-        ("ben1", "Dupont Jeanne"),
-        ("ben2", "Martin Ali"),
-    ]
-    assert selected(dom)["beneficiaire_id"] == "ben2"
+    assert [r.get("value") for r in radios] == ["", "ben1", "ben2"]
+    assert "Accompagnement anonyme" in text_of_labels(dom, radios)
+    assert [r.get("value") for r in radios if "checked" in r.attrs] == ["ben2"]
     assert dom.by_id("partenaire_id") is not None
 
 
@@ -455,7 +465,7 @@ TEXT_FIELDS = {
     "notes",
     "structure_redirection",
     "nom_demarche",
-    "beneficiaire_id",
+    # "beneficiaire_id" is now a group of radios (a fieldset)
     "participants_anonymes_total",
     "participants_anonymes_statuts_retraite",
     "participants_anonymes_deja_accompagnes",
@@ -582,7 +592,7 @@ def test_what_was_typed_is_shown_again() -> None:
     chosen = selected(dom)
     assert chosen["structure_redirection"] == "aide_sociale"
     assert chosen["partenaire_id"] == "par1"
-    assert chosen["beneficiaire_id"] == ""
+    assert checked(dom, "beneficiaire_id") == [""]  # anonymous by default
     assert "Revoir &lt;la&gt; « CAF » &amp; co</textarea>" in text
     assert "open" in (dom.by_id("anonyme") or Element("", {})).attrs  # details typed: unfolded
 

@@ -1,0 +1,124 @@
+"""Server-side SVG charts: valid markup, one mark per value, accessible names, no inline styles."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import date
+
+import pytest
+
+from chalicelib.web.svg import autonomy_chart, bar_chart, level_chart
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _parse(markup: str) -> ET.Element:
+    root = ET.fromstring(markup)  # noqa: S314 - our own markup, under test
+    assert root.tag == f"{SVG}svg"
+    return root
+
+
+def _texts(root: ET.Element) -> list[str]:
+    return [t.text or "" for t in root.iter(f"{SVG}text")]
+
+
+def _accessible_name(root: ET.Element) -> str:
+    ids = (root.get("aria-labelledby") or "").split()
+    found = {el.get("id"): (el.text or "") for el in root.iter() if el.get("id")}
+    assert ids and all(i in found for i in ids), (ids, found)
+    return " ".join(found[i] for i in ids)
+
+
+POINTS = [
+    (date(2025, 3, 14), "partiellement_autonome"),
+    (date(2025, 1, 6), "entierement_accompagne"),
+    (date(2025, 6, 2), "autonome"),
+    (date(2025, 6, 2), "autonome"),
+]
+
+
+def test_given_autonomy_levels_when_charted_then_one_marker_per_accompaniment_on_its_level() -> (
+    None
+):
+    markup = autonomy_chart(POINTS, chart_id="autonomie-1")
+    root = _parse(markup)
+
+    assert root.get("role") == "img"
+    assert "Évolution de l'autonomie" in _accessible_name(root)
+    assert "4 accompagnements du 06/01/2025 au 02/06/2025" in _accessible_name(root)
+    circles = list(root.iter(f"{SVG}circle"))
+    assert len(circles) == 4
+    # Oldest first, left to right; the higher the autonomy, the higher the marker (smaller y).
+    xs = [float(c.get("cx") or 0) for c in circles]
+    ys = [float(c.get("cy") or 0) for c in circles]
+    assert xs == sorted(xs) and xs[2] == xs[3]
+    assert ys[0] > ys[1] > ys[2] == ys[3]
+    tips = [c.findtext(f"{SVG}title") for c in circles]
+    assert tips[0] == "06/01/2025 : Fait à la place de la personne"
+    assert tips[2] == "02/06/2025 : Fait par la personne elle-même"
+    assert {"Fait à la place", "Fait avec", "Fait par la personne"} <= set(_texts(root))
+    assert {"06/01/2025", "02/06/2025"} <= set(_texts(root))
+    assert len(list(root.iter(f"{SVG}polyline"))) == 1
+    assert "style=" not in markup and "<script" not in markup
+
+
+def test_given_one_day_or_unknown_levels_when_charted_then_a_centred_marker_or_nothing() -> None:
+    single = _parse(autonomy_chart([(date(2025, 2, 1), "autonome"), (date(2025, 2, 1), "?")]))
+    (circle,) = single.iter(f"{SVG}circle")
+    width = float((single.get("viewBox") or "").split()[2])
+    assert float(circle.get("cx") or 0) == pytest.approx(width / 2)
+    assert not list(single.iter(f"{SVG}polyline"))
+    assert "01/02/2025" in _texts(single)
+
+    assert autonomy_chart([]) == ""
+    assert autonomy_chart([(date(2025, 2, 1), "inconnu")]) == ""
+
+
+def test_given_hostile_text_when_charted_then_it_is_escaped_and_ids_stay_valid() -> None:
+    markup = level_chart(
+        [(date(2025, 1, 1), 0), (date(2025, 1, 2), 1), (date(2025, 1, 3), 7)],
+        ["<b>bas</b> & co", 'haut "x"'],
+        chart_id='a" onload="alert(1)',
+        title="<script>alert(1)</script>",
+        desc="Tom & Jerry",
+    )
+    root = _parse(markup)
+
+    assert "<script>" not in markup and 'onload="' not in markup
+    assert root.findtext(f"{SVG}title") == "<script>alert(1)</script>"
+    assert "<b>bas</b> & co" in _texts(root)
+    assert len(list(root.iter(f"{SVG}circle"))) == 2  # the level outside the scale is left out
+    assert all(c.isalnum() or c in "-_" for c in root.get("id") or "")
+    assert _accessible_name(root).endswith("Tom & Jerry")
+
+
+def test_given_rows_when_drawn_as_bars_then_lengths_follow_the_values() -> None:
+    rows = [("E-mail", 12), ("Bureautique", 3), ("Santé", 0), ("Négatif", -2)]
+    markup = bar_chart(rows, chart_id="thematiques", title="Thématiques", desc="Nombre par thème")
+    root = _parse(markup)
+
+    rects = list(root.iter(f"{SVG}rect"))
+    assert len(rects) == 4
+    widths = [float(r.get("width") or 0) for r in rects]
+    assert widths[0] > widths[1] > widths[2] == widths[3] == 0
+    assert widths[1] == pytest.approx(widths[0] / 4, rel=0.01)
+    assert [r.findtext(f"{SVG}title") for r in rects][:2] == ["E-mail : 12", "Bureautique : 3"]
+    assert {"E-mail", "12", "Bureautique", "3", "Santé", "0"} <= set(_texts(root))
+    viewbox = [float(v) for v in (root.get("viewBox") or "").split()]
+    assert all(float(r.get("x") or 0) + w <= viewbox[2] for r, w in zip(rects, widths, strict=True))
+    assert _accessible_name(root) == "Thématiques Nombre par thème"
+    assert "style=" not in markup
+
+
+def test_given_long_labels_or_big_numbers_when_drawn_then_they_fit_the_view() -> None:
+    long_label = "Structure d'insertion professionnelle (France Travail, mission locale…) " * 2
+    root = _parse(
+        bar_chart([(long_label, 1_234_567), ("Zéro", 0)], chart_id="b", title="T", width=320)
+    )
+
+    texts = _texts(root)
+    assert any(t.endswith("…") and len(t) < len(long_label) for t in texts)
+    assert "1\u202f234\u202f567" in texts
+    assert root.find(f"{SVG}rect/{SVG}title") is not None
+    assert bar_chart([], chart_id="vide", title="Rien") == ""
+    assert bar_chart([("Zéro", 0)], chart_id="z", title="Z").count("<rect") == 1
