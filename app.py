@@ -1,8 +1,26 @@
 """Coop — wiring only: the Chalice app, its blueprints, middleware and event handlers."""
 
+from typing import Any
+
 from chalice import Chalice
 
 from chalicelib.web import register
 
 app = Chalice(app_name="coop")
 register(app)
+
+# The real stream ARN is set by the deployment template (infra/); locally the pump maps the
+# logical table name ("activities") to the embedded table.
+ACTIVITIES_STREAM = "arn:aws:dynamodb:eu-west-3:000000000000:table/activities/stream/placeholder"
+
+
+@app.on_dynamodb_record(
+    stream_arn=ACTIVITIES_STREAM,
+    batch_size=100,
+    starting_position="TRIM_HORIZON",
+    name="statistiques",
+)
+def statistiques(event: Any) -> dict[str, list[dict[str, str]]]:
+    from chalicelib.stats.handlers import on_activity_records
+
+    return on_activity_records(event)

@@ -24,8 +24,11 @@ if TYPE_CHECKING:
     from chalicelib.auth.oidc import ProConnectClient
     from chalicelib.referentiel.communes import CommuneIndex
     from chalicelib.services.beneficiaires import BeneficiaryService
+    from chalicelib.stats.projector import Projector
+    from chalicelib.stats.service import StatsService
     from chalicelib.store.activites import DynamoActivityStore
     from chalicelib.store.health import StorageHealth
+    from chalicelib.store.stats import DynamoStatsStore
 
 
 def utc_now() -> datetime:
@@ -85,6 +88,7 @@ class Container:
             links_changed=lambda mediateur_id, ids: self.beneficiaries.refresh_counters(
                 mediateur_id, ids
             ),
+            people=lambda mediateur_id, ids: self.beneficiaries.names(mediateur_id, ids),
         )
 
     @cached_property
@@ -110,6 +114,31 @@ class Container:
             clock=self.clock,
             today=self.today,
         )
+
+    @cached_property
+    def _stats_store(self) -> DynamoStatsStore:
+        from chalicelib.store.stats import DynamoStatsStore
+
+        return DynamoStatsStore()
+
+    @cached_property
+    def statistics(self) -> StatsService:
+        from chalicelib.stats.service import StatsService
+
+        return StatsService(
+            self._stats_store,
+            self._activity_store,
+            communes=self.communes,
+            today=self.today,
+            latest_allowed=self.latest_allowed_date,
+        )
+
+    @cached_property
+    def projector(self) -> Projector:
+        from chalicelib.stats.projector import Projector
+        from chalicelib.store.stats import MonthReader
+
+        return Projector(self._stats_store, MonthReader(self._activity_store), today=self.today)
 
     @cached_property
     def oidc(self) -> ProConnectClient:

@@ -135,6 +135,26 @@ class ActiviteInput:
 
 
 @dataclass(frozen=True)
+class Personne:
+    """What statistics need about a followed person, as it was when the activity was saved
+    (the age band at the activity's date, SPEC §3.6). Never names or contact details."""
+
+    id: str
+    genre: str | None = None
+    tranche_age: str | None = None
+    statut: str | None = None
+    commune_insee: str | None = None
+
+
+@dataclass(frozen=True)
+class Instantane:
+    """What the statistics need from outside the activity, frozen when it is saved."""
+
+    personnes: tuple[Personne, ...] = ()
+    commune_lieu: str | None = None
+
+
+@dataclass(frozen=True)
 class Activite:
     id: str
     mediateur_id: str
@@ -142,6 +162,8 @@ class Activite:
     version: int
     cree_le: datetime
     modifie_le: datetime
+    personnes: tuple[Personne, ...] = ()  # snapshots of the linked people
+    commune_lieu: str | None = None  # the lieu's commune when canal = lieu_activite
 
     @property
     def type(self) -> str:

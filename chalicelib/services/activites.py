@@ -4,13 +4,21 @@ signed-in mediator (ownership is enforced here and by the keys of every read).""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Protocol
 
-from chalicelib.domain.activites import Activite, ActiviteInput, Filtres, Page
+from chalicelib.domain.activites import (
+    Activite,
+    ActiviteInput,
+    Filtres,
+    Instantane,
+    Page,
+    Personne,
+)
 from chalicelib.domain.activites_rules import RuleContext, sensitive_patterns, validate
+from chalicelib.domain.beneficiaires import Beneficiaire, derived_tranche_age
 from chalicelib.domain.errors import Conflict, DuplicateRequest, NotFound, ValidationFailed
 from chalicelib.domain.ids import looks_like_id, new_id
 from chalicelib.domain.mediateurs import Profile
@@ -29,9 +37,15 @@ class ActivityStore(Protocol):
         data: ActiviteInput,
         now: datetime,
         idempotency_key: str | None,
+        instantane: Instantane = ...,
     ) -> Activite: ...
     def update(
-        self, current: Activite, data: ActiviteInput, expected_version: int, now: datetime
+        self,
+        current: Activite,
+        data: ActiviteInput,
+        expected_version: int,
+        now: datetime,
+        instantane: Instantane = ...,
     ) -> Activite: ...
     def delete(self, current: Activite, expected_version: int | None) -> None: ...
     def page(self, mediateur_id: str, filtres: Filtres, cursor: str | None, limit: int) -> Page: ...
@@ -77,6 +91,7 @@ class ActivityService:
         today: Callable[[], date],
         latest_allowed: Callable[[], date],
         links_changed: Callable[[str, Iterable[str]], None] = lambda mediateur, ids: None,
+        people: Callable[[str, Iterable[str]], Mapping[str, Beneficiaire]] = lambda m, ids: {},
     ) -> None:
         self._store = store
         self._communes = communes
@@ -86,6 +101,7 @@ class ActivityService:
         self._today = today
         self._latest_allowed = latest_allowed
         self._links_changed = links_changed
+        self._people = people
 
     # --- rules --------------------------------------------------------------------------------
 
@@ -124,6 +140,26 @@ class ActivityService:
             raise ValidationFailed(errors)
         return clean
 
+    def _instantane(self, profile: Profile, data: ActiviteInput) -> Instantane:
+        """Freeze what statistics need from the people and the lieu (SPEC §3.6: the age band
+        is the one at the activity's date)."""
+        assert data.date is not None
+        found = self._people(profile.mediateur.id, data.beneficiaires_lies())
+        personnes = tuple(
+            Personne(
+                id=b.id,
+                genre=b.data.genre,
+                tranche_age=derived_tranche_age(b.data.annee_naissance, data.date)
+                or b.data.tranche_age,
+                statut=b.data.statut,
+                commune_insee=b.data.commune_insee,
+            )
+            for i in data.beneficiaires_lies()
+            if (b := found.get(i)) is not None
+        )
+        lieu = next((lieu for lieu in profile.lieux if lieu.id == data.lieu_id), None)
+        return Instantane(personnes, lieu.commune_insee if lieu else None)
+
     # --- writes -------------------------------------------------------------------------------
 
     def record(
@@ -133,7 +169,12 @@ class ActivityService:
         mediateur_id = profile.mediateur.id
         try:
             created = self._store.create(
-                mediateur_id, new_id(), clean, self._clock(), idempotency_key
+                mediateur_id,
+                new_id(),
+                clean,
+                self._clock(),
+                idempotency_key,
+                self._instantane(profile, clean),
             )
         except DuplicateRequest as duplicate:
             return Recorded(self._store.get(mediateur_id, duplicate.activite_id), created=False)
@@ -147,7 +188,9 @@ class ActivityService:
         clean = self.check(profile, replace(data, type=current.type), current)
         if current.version != version:
             raise Conflict(activite_id)
-        updated = self._store.update(current, clean, version, self._clock())
+        updated = self._store.update(
+            current, clean, version, self._clock(), self._instantane(profile, clean)
+        )
         linked = (*current.data.beneficiaires_lies(), *clean.beneficiaires_lies())
         self._links_changed(profile.mediateur.id, linked)
         return updated

@@ -40,8 +40,10 @@ from chalicelib.domain.activites import (
     ActiviteInput,
     Anonyme,
     Filtres,
+    Instantane,
     Page,
     ParticipantsAnonymes,
+    Personne,
 )
 from chalicelib.domain.errors import Conflict, DuplicateRequest, NotFound
 from chalicelib.store import models
@@ -93,6 +95,8 @@ class ActiviteItem(Model):
     participants_ids = ListAttribute(of=UnicodeAttribute, null=True)
     participants_anonymes = MapAttribute(null=True)  # type: ignore[var-annotated]
     participants = NumberAttribute()
+    personnes = ListAttribute(of=MapAttribute, null=True)
+    commune_lieu = UnicodeAttribute(null=True)
     notes = UnicodeAttribute(null=True)
     notes_confirmees = BooleanAttribute(null=True)
     cree_le = UTCDateTimeAttribute()
@@ -163,8 +167,17 @@ def _participants_map(pa: ParticipantsAnonymes | None) -> dict[str, Any] | None:
     }
 
 
+def _personne_map(p: Personne) -> dict[str, str]:
+    return {k: v for k, v in asdict(p).items() if v is not None}
+
+
 def to_item(
-    mediateur_id: str, activite_id: str, data: ActiviteInput, created: datetime, now: datetime
+    mediateur_id: str,
+    activite_id: str,
+    data: ActiviteInput,
+    created: datetime,
+    now: datetime,
+    instantane: Instantane = Instantane(),  # noqa: B008 - immutable
 ) -> ActiviteItem:
     assert data.date is not None
     assert data.duree is not None
@@ -198,6 +211,8 @@ def to_item(
         participants_ids=_none_if_empty(data.participants_ids),
         participants_anonymes=_participants_map(data.participants_anonymes),
         participants=data.participants,
+        personnes=[_personne_map(p) for p in instantane.personnes] or None,
+        commune_lieu=instantane.commune_lieu,
         notes=data.notes or None,
         notes_confirmees=data.confirmer_notes or None,
         cree_le=created,
@@ -265,7 +280,15 @@ def from_item(item: ActiviteItem) -> Activite:
         version=int(item.version or 1),
         cree_le=item.cree_le,
         modifie_le=item.modifie_le,
+        personnes=tuple(
+            Personne(**{k: str(v) for k, v in _as_dict(p).items() if k in _PERSONNE_FIELDS})
+            for p in item.personnes or ()
+        ),
+        commune_lieu=item.commune_lieu,
     )
+
+
+_PERSONNE_FIELDS = ("id", "genre", "tranche_age", "statut", "commune_insee")
 
 
 def _links(mediateur_id: str, activite_id: str, data: ActiviteInput) -> list[LienBeneficiaireItem]:
@@ -335,8 +358,9 @@ class DynamoActivityStore:
         data: ActiviteInput,
         now: datetime,
         idempotency_key: str | None,
+        instantane: Instantane = Instantane(),  # noqa: B008 - immutable
     ) -> Activite:
-        item = to_item(mediateur_id, activite_id, data, now, now)
+        item = to_item(mediateur_id, activite_id, data, now, now, instantane)
         try:
             with TransactWrite(connection=models.connection()) as tx:
                 tx.save(item, condition=ActiviteItem.sk.does_not_exist())
@@ -370,9 +394,14 @@ class DynamoActivityStore:
         return str(found.activite_id)
 
     def update(
-        self, current: Activite, data: ActiviteInput, expected_version: int, now: datetime
+        self,
+        current: Activite,
+        data: ActiviteInput,
+        expected_version: int,
+        now: datetime,
+        instantane: Instantane = Instantane(),  # noqa: B008 - immutable
     ) -> Activite:
-        item = to_item(current.mediateur_id, current.id, data, current.cree_le, now)
+        item = to_item(current.mediateur_id, current.id, data, current.cree_le, now, instantane)
         item.version = expected_version  # saved only if the stored version is still this one
         old_links = {
             (link.pk, link.sk) for link in _links(current.mediateur_id, current.id, current.data)
@@ -427,8 +456,20 @@ class DynamoActivityStore:
         assert last is not None
         return Page(items, encode_cursor(last.sk, last.lsi1sk))
 
+    def between(
+        self, mediateur_id: str, filtres: Filtres, consistent: bool = False
+    ) -> Iterator[Activite]:
+        """Every matching activity, newest first (statistics, exports)."""
+        for item in self._query(mediateur_id, filtres, None, 100, consistent):
+            yield from_item(item)
+
     def _query(
-        self, mediateur_id: str, filtres: Filtres, start: tuple[str, str] | None, limit: int
+        self,
+        mediateur_id: str,
+        filtres: Filtres,
+        start: tuple[str, str] | None,
+        limit: int,
+        consistent: bool = False,
     ) -> Iterator[ActiviteItem]:
         low = filtres.du.isoformat() if filtres.du else "0000"
         high = (filtres.au.isoformat() if filtres.au else "9999") + "#~"
@@ -444,6 +485,7 @@ class DynamoActivityStore:
             ActiviteItem.lsi1sk.between(low, high),
             filter_condition=_filter_condition(filtres),
             scan_index_forward=False,
+            consistent_read=consistent,
             last_evaluated_key=exclusive_start,
             page_size=max(limit * 2, 25),
         )

@@ -29,7 +29,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.indexes import AllProjection, LocalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -346,8 +346,11 @@ class DynamoBeneficiaryStore:
         return len(dates), date.fromisoformat(min(dates)), date.fromisoformat(max(dates))
 
     def refresh_counters(self, mediateur_id: str, beneficiaire_id: str) -> None:
-        """Recompute count and dates from the links; a refresh that read before a later link
-        change never overwrites it (guarded by `liens_seq`)."""
+        """Recompute count and dates from the links, and file the person under the month of
+        their first accompaniment ever (statistics "dont nouveaux"). One transaction, guarded by
+        `liens_seq`: a refresh that read before a later link change never overwrites it."""
+        from chalicelib.store.stats import NewcomersItem
+
         try:
             item = BeneficiaireItem.get(
                 _med(mediateur_id), _ben(beneficiaire_id), consistent_read=True
@@ -355,22 +358,41 @@ class DynamoBeneficiaryStore:
         except DoesNotExist:
             return
         seq = int(item.liens_seq or 0)
+        before = item.premier_accompagnement
         count, first, last = self.link_counts(beneficiaire_id)
+        after = first.isoformat() if first else None
+        months = {d[:7] for d in (before, after) if d}
+        for month in months:  # the map must exist before a key can be set in it
+            NewcomersItem(_med(mediateur_id), "P#" + month).update(
+                actions=[NewcomersItem.ids.set(NewcomersItem.ids | {})]
+            )
         # A newer link change makes the condition fail: its own refresh writes the right values.
-        with suppress(UpdateError):
-            item.update(
-                actions=[
-                    BeneficiaireItem.nombre_accompagnements.set(count),
-                    BeneficiaireItem.premier_accompagnement.set(first.isoformat())
-                    if first
-                    else BeneficiaireItem.premier_accompagnement.remove(),
-                    BeneficiaireItem.dernier_accompagnement.set(last.isoformat())
-                    if last
-                    else BeneficiaireItem.dernier_accompagnement.remove(),
-                ],
+        with suppress(TransactWriteError), TransactWrite(connection=models.connection()) as tx:
+            tx.update(
+                item,
+                actions=_counter_actions(count, first, last),
                 condition=BeneficiaireItem.liens_seq == seq,
                 add_version_condition=False,
             )
+            for month in sorted(months):
+                newcomer = NewcomersItem(_med(mediateur_id), "P#" + month)
+                if after and after[:7] == month:
+                    action = NewcomersItem.ids[beneficiaire_id].set(after)
+                else:
+                    action = NewcomersItem.ids[beneficiaire_id].remove()
+                tx.update(newcomer, actions=[action])
+
+
+def _counter_actions(count: int, first: date | None, last: date | None) -> list[Any]:
+    return [
+        BeneficiaireItem.nombre_accompagnements.set(count),
+        BeneficiaireItem.premier_accompagnement.set(first.isoformat())
+        if first
+        else BeneficiaireItem.premier_accompagnement.remove(),
+        BeneficiaireItem.dernier_accompagnement.set(last.isoformat())
+        if last
+        else BeneficiaireItem.dernier_accompagnement.remove(),
+    ]
 
 
 def _field_actions(b: Beneficiaire) -> list[Any]:
