@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE ?=
 
-.PHONY: install assets run test lint typecheck unit clean
+STAGE ?= dev
+
+.PHONY: install assets run test lint typecheck unit clean package
 
 install: $(VENV)/.installed
 
@@ -36,6 +38,18 @@ typecheck: install
 
 test: assets lint typecheck
 	$(BIN)/python -m pytest
+
+# Deployable artefacts in build/$(STAGE)/: sam.json (chalice output merged with the generated
+# infra template) and deployment.zip (with templates, static assets and compiled bytecode).
+package: assets
+	@test "$(STAGE)" = dev -o "$(STAGE)" = prod || (echo "STAGE must be dev or prod" && exit 2)
+	rm -rf build/$(STAGE) chalicelib/templates && mkdir -p build/$(STAGE)
+	cp -r templates chalicelib/templates
+	$(BIN)/python -m infra.template $(STAGE) > build/$(STAGE)/merge.json
+	AWS_DEFAULT_REGION=eu-west-3 $(BIN)/chalice package --stage $(STAGE) \
+		--merge-template build/$(STAGE)/merge.json build/$(STAGE)
+	rm -rf chalicelib/templates
+	$(BIN)/python -m infra.bytecode build/$(STAGE)/deployment.zip
 
 clean:
 	rm -rf build chalicelib/static chalicelib/data/communes.json.gz .pytest_cache .mypy_cache

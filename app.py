@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from chalice import Chalice
+from chalice import Chalice, Rate
 
 from chalicelib.web import register
 
@@ -24,3 +24,10 @@ def statistiques(event: Any) -> dict[str, list[dict[str, str]]]:
     from chalicelib.stats.handlers import on_activity_records
 
     return on_activity_records(event)
+
+
+@app.schedule(Rate(1, unit=Rate.DAYS), name="verification_statistiques")
+def verification_statistiques(event: Any) -> dict[str, int]:
+    from chalicelib.stats.handlers import daily_verification
+
+    return daily_verification(event)

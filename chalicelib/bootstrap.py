@@ -22,6 +22,10 @@ PARIS = ZoneInfo("Europe/Paris")
 
 if TYPE_CHECKING:
     from chalicelib.auth.oidc import ProConnectClient
+    from chalicelib.domain.mediateurs import Profile
+    from chalicelib.exports.worker import ExportWorker
+    from chalicelib.services.exports import ExportService
+    from chalicelib.store.exports import DynamoExportStore, S3ExportFiles, SqsExportQueue
     from chalicelib.referentiel.communes import CommuneIndex
     from chalicelib.services.beneficiaires import BeneficiaryService
     from chalicelib.stats.projector import Projector
@@ -131,6 +135,7 @@ class Container:
             communes=self.communes,
             today=self.today,
             latest_allowed=self.latest_allowed_date,
+            structure=lambda siret: self.accounts.structure_profiles(siret),
         )
 
     @cached_property
@@ -141,6 +146,70 @@ class Container:
         return Projector(self._stats_store, MonthReader(self._activity_store), today=self.today)
 
     @cached_property
+    def _export_store(self) -> DynamoExportStore:
+        from chalicelib.store.exports import DynamoExportStore
+
+        return DynamoExportStore()
+
+    @cached_property
+    def _export_files(self) -> S3ExportFiles:
+        from chalicelib.store.exports import S3ExportFiles
+
+        return S3ExportFiles(self.boto3_client("s3"), self.settings.export_bucket)
+
+    @cached_property
+    def _export_queue(self) -> SqsExportQueue:
+        from chalicelib.store.exports import SqsExportQueue
+
+        return SqsExportQueue(self.boto3_client("sqs"), self.settings.export_queue_url)
+
+    @cached_property
+    def exports(self) -> ExportService:
+        from chalicelib.exports.worker import log_event
+        from chalicelib.services.exports import ExportService
+
+        return ExportService(
+            self._export_store,
+            self._export_queue,
+            self._export_files,
+            clock=self.clock,
+            log_failure=lambda what, exc: log_event(what, level="error", exc=exc),
+        )
+
+    @cached_property
+    def export_worker(self) -> ExportWorker:
+        from chalicelib.exports.worker import ExportWorker, Sources, log_event
+        from chalicelib.services.exports import beneficiaries_for_export
+        from chalicelib.store.beneficiaires import DynamoBeneficiaryStore
+
+        def profile(mediateur_id: str) -> Profile | None:
+            account = self.accounts.account(mediateur_id)
+            return account.profile if account else None
+
+        sources = Sources(
+            activities=lambda mediateur_id, filtres: self._activity_store.between(
+                mediateur_id, filtres
+            ),
+            people=lambda mediateur_id, ids: {
+                i: b.nom_complet for i, b in self.beneficiaries.names(mediateur_id, ids).items()
+            },
+            beneficiaries=lambda mediateur_id, q: beneficiaries_for_export(
+                self.beneficiaries, DynamoBeneficiaryStore(), mediateur_id, q
+            ),
+            profile=profile,
+            structure=lambda siret: self.accounts.structure_profiles(siret),
+            commune=lambda insee: self.communes().get(insee),
+        )
+        return ExportWorker(
+            self._export_store,
+            self._export_files,
+            self._export_queue,
+            sources,
+            clock=self.clock,
+            log=log_event,
+        )
+
+    @cached_property
     def oidc(self) -> ProConnectClient:
         # Imported here: joserfc/cryptography are only needed on the sign-in path.
         from chalicelib.auth.oidc import ClientConfig, ProConnectClient, UrllibHttp
@@ -149,12 +218,19 @@ class Container:
         config = ClientConfig(
             issuer=s.oidc_issuer,
             client_id=s.oidc_client_id,
-            client_secret=s.oidc_client_secret,
+            client_secret=s.oidc_client_secret or self._ssm_secret(s.oidc_client_secret_parameter),
             redirect_uri=s.redirect_uri,
             post_logout_redirect_uri=s.post_logout_redirect_uri,
             scopes=s.oidc_scopes,
         )
         return ProConnectClient(config, UrllibHttp())
+
+    def _ssm_secret(self, name: str) -> str:
+        """The ProConnect client secret from SSM Parameter Store (read once, on first sign-in)."""
+        if not name:
+            return ""
+        answer = self.boto3_client("ssm").get_parameter(Name=name, WithDecryption=True)
+        return str(answer["Parameter"]["Value"])
 
     def boto3_client(self, service: str) -> Any:
         import boto3

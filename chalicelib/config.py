@@ -25,6 +25,7 @@ class Settings:
     oidc_issuer: str
     oidc_client_id: str
     oidc_client_secret: str
+    oidc_client_secret_parameter: str  # SSM SecureString name (production): never in the template
     oidc_scopes: str
     session_idle_seconds: int
     session_absolute_seconds: int
@@ -80,6 +81,7 @@ class Settings:
             oidc_issuer=env.get("OIDC_ISSUER", ""),
             oidc_client_id=env.get("OIDC_CLIENT_ID", ""),
             oidc_client_secret=env.get("OIDC_CLIENT_SECRET", ""),
+            oidc_client_secret_parameter=env.get("OIDC_CLIENT_SECRET_PARAMETER", ""),
             oidc_scopes=env.get(
                 "OIDC_SCOPES", "openid email given_name usual_name siret idp_id uid"
             ),

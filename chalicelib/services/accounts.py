@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain import outils
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.domain.ids import mediateur_id_for, new_id
 from chalicelib.domain.mediateurs import (
+    ROLE_GESTIONNAIRE,
     Identity,
     Lieu,
     LieuInput,
@@ -31,6 +32,10 @@ class AccountStore(Protocol):
         self, lieu: Lieu, data: LieuInput | None, archive: bool, version: int, now: datetime
     ) -> Lieu: ...
     def save_outils(self, mediateur_id: str, prefs: OutilsPrefs) -> OutilsPrefs: ...
+    def grant_role(self, mediateur_id: str, role: str) -> Mediateur: ...
+    def structure_mediateurs(self, siret: str) -> list[Mediateur]: ...
+    def find_by_email(self, email: str) -> list[Mediateur]: ...
+    def mediateur_ids(self) -> list[str]: ...
 
 
 @dataclass
@@ -61,6 +66,57 @@ class AccountService:
         if mediateur is None:
             return None
         return Account(Profile(mediateur, lieux), prefs)
+
+    # --- gestionnaires de structure ----------------------------------------------------------
+
+    def grant_gestionnaire(
+        self, mediateur_id: str | None = None, email: str | None = None
+    ) -> Mediateur:
+        """Ops: make an existing mediator (by id or e-mail) gestionnaire of their structure."""
+        if mediateur_id:
+            mediateur, _, _ = self._store.load(mediateur_id)
+            found = [mediateur] if mediateur else []
+        else:
+            found = self._store.find_by_email(email or "")
+        if len(found) != 1:
+            raise NotFound(mediateur_id or email or "")
+        if not found[0].siret:
+            raise ValidationFailed({"siret": "Ce médiateur n'a pas de structure employeuse."})
+        return self._store.grant_role(found[0].id, ROLE_GESTIONNAIRE)
+
+    def grant_in_structure(self, gestionnaire: Mediateur, email: str) -> Mediateur:
+        """A gestionnaire makes another mediator of the SAME structure gestionnaire. Someone of
+        another structure (or nobody) gets the same answer: nothing tells them apart."""
+        siret = gestionnaire.siret
+        if not siret or ROLE_GESTIONNAIRE not in gestionnaire.roles:
+            raise Forbidden(gestionnaire.id)
+        wanted = email.strip().lower()
+        if not wanted:
+            raise ValidationFailed({"email": "Saisissez l'adresse e-mail du médiateur."})
+        colleague = next(
+            (m for m in self._store.structure_mediateurs(siret) if m.email == wanted), None
+        )
+        if colleague is None:
+            raise ValidationFailed(
+                {"email": "Aucun médiateur de votre structure n'a cette adresse e-mail."}
+            )
+        return self._store.grant_role(colleague.id, ROLE_GESTIONNAIRE)
+
+    def structure_mediateurs(self, siret: str) -> list[Mediateur]:
+        return self._store.structure_mediateurs(siret)
+
+    def mediateur_ids(self) -> list[str]:
+        """Every mediator (ops: walks the whole table)."""
+        return self._store.mediateur_ids()
+
+    def structure_profiles(self, siret: str) -> list[Profile]:
+        """The profiles (with their lieux) of the structure's mediators."""
+        profiles = []
+        for mediateur in self._store.structure_mediateurs(siret):
+            account = self.account(mediateur.id)
+            if account is not None:
+                profiles.append(account.profile)
+        return profiles
 
     # --- lieux ---------------------------------------------------------------------------------
 

@@ -17,3 +17,37 @@ def on_activity_records(event: Any) -> dict[str, list[dict[str, str]]]:
         observability.count("StatsBatchPartialFailures")
     observability.flush()
     return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in failed]}
+
+
+def daily_verification(event: Any) -> dict[str, int]:
+    """Scheduled once a day: recompute the statistics of the mediators whose activities changed
+    yesterday or today (the projector marks them), repair what drifted, and count it
+    (`StatsDrift`: an alarm on it means the stream pipeline lost or mangled something)."""
+    from datetime import timedelta
+
+    from chalicelib.stats.verify import verify
+
+    container = bootstrap.get()
+    today = container.today()
+    stats = container._stats_store
+    touched = dict.fromkeys([*stats.touched(today - timedelta(days=1)), *stats.touched(today)])
+    report = verify(container, list(touched), repair=True)
+    observability.count("StatsDrift", len(report.drifts))
+    observability.count("StatsVerifiedMediators", report.mediateurs)
+    if report.failures:
+        observability.count("StatsVerificationFailures", len(report.failures))
+    if report.drifts or report.failures:
+        # Pseudonymous ids and month keys only: never a name or a beneficiary.
+        observability.logger().warning(
+            "statistics drift",
+            drifts=[f"{d.mediateur_id} {d.month}" for d in report.drifts][:50],
+            failures=[f"{m} {e}" for m, e in report.failures][:50],
+        )
+    observability.flush()
+    return {
+        "mediateurs": report.mediateurs,
+        "mois": report.months,
+        "ecarts": len(report.drifts),
+        "non_repares": len(report.unrepaired),
+        "echecs": len(report.failures),
+    }

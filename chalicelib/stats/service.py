@@ -18,6 +18,7 @@ from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.mediateurs import Profile
 from chalicelib.stats.aggregation import (
     Bucket,
+    Combo,
     Labels,
     Selection,
     bucket_of,
@@ -74,12 +75,14 @@ class StatsService:
         communes: Callable[[], Any],
         today: Callable[[], date],
         latest_allowed: Callable[[], date],
+        structure: Callable[[str], Iterable[Profile]] | None = None,
     ) -> None:
         self._buckets = buckets
         self._activities = activities
         self._communes = communes
         self._today = today
         self._latest_allowed = latest_allowed
+        self._structure = structure  # siret -> the profiles of the structure's mediators
 
     # --- periods ------------------------------------------------------------------------------
 
@@ -141,27 +144,56 @@ class StatsService:
         canal: str | None = None,
         lieu: str | None = None,
     ) -> dict[str, Any]:
-        mediateur_id = profile.mediateur.id
-        selection = Selection(type, canal, lieu)
+        part = self._part(profile.mediateur.id, periode, Selection(type, canal, lieu))
+        par_mois = sorted(part.par_mois.items())[-MAX_MONTHS_CHART:]
+        return figures(
+            part.combo, periode.du, periode.au, par_mois, part.nouveaux, self._labels([profile])
+        )
+
+    def structure_figures(
+        self,
+        siret: str,
+        periode: Periode,
+        type: str | None = None,
+        canal: str | None = None,
+    ) -> dict[str, Any]:
+        """The same figures for a whole structure: the sum of its mediators' (their followed
+        people are distinct: a beneficiary belongs to one mediator). No lieu filter here: lieux
+        are each mediator's own."""
+        assert self._structure is not None, "the service was built without structures"
+        profiles = list(self._structure(siret))
+        selection = Selection(type, canal, None)
+        combo = Combo()
+        by_month = dict.fromkeys(months_between(periode.du, periode.au), 0)
+        nouveaux = 0
+        for profile in profiles:
+            part = self._part(profile.mediateur.id, periode, selection)
+            combo.add(part.combo)
+            for month, count in part.par_mois.items():
+                by_month[month] += count
+            nouveaux += part.nouveaux
+        par_mois = sorted(by_month.items())[-MAX_MONTHS_CHART:]
+        return figures(combo, periode.du, periode.au, par_mois, nouveaux, self._labels(profiles))
+
+    def _part(self, mediateur_id: str, periode: Periode, selection: Selection) -> _Part:
+        """One mediator's share of the figures: summed counters, per-month totals, newcomers."""
         by_month = self._month_buckets(mediateur_id, periode)
         combo = total(by_month.values(), selection)
-        par_mois = [
-            (m, total([by_month[m]], selection).counters.get("n", 0)) for m in sorted(by_month)
-        ][-MAX_MONTHS_CHART:]
+        par_mois = {m: total([b], selection).counters.get("n", 0) for m, b in by_month.items()}
         first_times = self._buckets.newcomers(mediateur_id, by_month)
         nouveaux = sum(
             1
             for i in combo.suivis
             if i in first_times and periode.du <= first_times[i] <= periode.au
         )
-        return figures(combo, periode.du, periode.au, par_mois, nouveaux, self._labels(profile))
+        return _Part(combo, par_mois, nouveaux)
 
     def resume_30_jours(self, profile: Profile) -> dict[str, Any]:
         today = self._today()
         return self.figures(profile, Periode(today - timedelta(days=29), today))
 
-    def _labels(self, profile: Profile) -> Labels:
-        lieux = {lieu.id: lieu.nom for lieu in profile.lieux}
+    def _labels(self, profiles: Iterable[Profile]) -> Labels:
+        lieux = {lieu.id: lieu.nom for profile in profiles for lieu in profile.lieux}
         index = self._communes()
 
         def commune(insee: str) -> str:
@@ -173,6 +205,13 @@ class StatsService:
             commune=commune,
             partenaire=lambda i: i,
         )
+
+
+@dataclass(frozen=True)
+class _Part:
+    combo: Combo
+    par_mois: dict[str, int]
+    nouveaux: int
 
 
 def month_key(day: date) -> str:

@@ -12,7 +12,13 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from chalicelib.auth.sessions import LoginAttempt, Session
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.mediateurs import ROLE_MEDIATEUR, Lieu, LieuInput, Mediateur
+from chalicelib.domain.mediateurs import (
+    ROLE_GESTIONNAIRE,
+    ROLE_MEDIATEUR,
+    Lieu,
+    LieuInput,
+    Mediateur,
+)
 from chalicelib.domain.outils import OutilsPrefs
 from chalicelib.store.models import (
     LieuItem,
@@ -194,8 +200,19 @@ class DynamoAccountStore:
         except DoesNotExist:
             return None
 
+    def get_mediateur_consistent(self, mediateur_id: str) -> Mediateur | None:
+        try:
+            return _mediateur(
+                MediateurItem.get(_med_pk(mediateur_id), "PROFIL", consistent_read=True)
+            )
+        except DoesNotExist:
+            return None
+
     def save_sign_in(self, mediateur: Mediateur) -> Mediateur:
-        """Create the profile on first sign-in, refresh the claims afterwards (roles are kept)."""
+        """Create the profile on first sign-in, refresh the claims afterwards. Roles are kept,
+        except the structure's ones when the structure changed: a gestionnaire who now works
+        for another structure is no gestionnaire of the new one."""
+        before = self.get_mediateur_consistent(mediateur.id)
         item = MediateurItem(_med_pk(mediateur.id), "PROFIL")
         now = mediateur.derniere_connexion or datetime.now(UTC)
         actions: list[Any] = [
@@ -217,10 +234,52 @@ class DynamoAccountStore:
                 MediateurItem.gsi1pk.remove(),
                 MediateurItem.gsi1sk.remove(),
             ]
+        if before and before.siret != mediateur.siret and ROLE_GESTIONNAIRE in before.roles:
+            actions.append(MediateurItem.roles.delete({ROLE_GESTIONNAIRE}))
         item.update(actions=actions)
         saved = self.get_mediateur(mediateur.id)
         assert saved is not None
         return saved
+
+    # --- roles and structures -------------------------------------------------------------------
+
+    def grant_role(self, mediateur_id: str, role: str) -> Mediateur:
+        """Add a role to an existing mediator (idempotent); NotFound when there is none."""
+        item = MediateurItem(_med_pk(mediateur_id), "PROFIL")
+        try:
+            item.update(
+                actions=[MediateurItem.roles.add({ROLE_MEDIATEUR, role})],
+                condition=MediateurItem.pk.exists(),
+            )
+        except UpdateError as exc:
+            if _is_conditional_failure(exc):
+                raise NotFound(mediateur_id) from None
+            raise
+        granted = self.get_mediateur_consistent(mediateur_id)
+        assert granted is not None
+        return granted
+
+    def structure_mediateurs(self, siret: str) -> list[Mediateur]:
+        """The mediators whose structure employeuse is this SIRET (gsi1, one query)."""
+        found = [_mediateur(item) for item in MediateurItem.par_structure.query("STRUCT#" + siret)]
+        # The index is eventually consistent: keep only profiles still filed under this SIRET.
+        return sorted(
+            (m for m in found if m.siret == siret), key=lambda m: (m.nom.lower(), m.prenom.lower())
+        )
+
+    def find_by_email(self, email: str) -> list[Mediateur]:
+        """Every profile with this e-mail address. A Scan of the app table: ops commands only."""
+        condition = (MediateurItem.sk == "PROFIL") & (MediateurItem.email == email.strip().lower())
+        return [_mediateur(item) for item in MediateurItem.scan(condition)]
+
+    def mediateur_ids(self) -> list[str]:
+        """Every mediator who ever signed in. A Scan of the app table: ops commands only."""
+        return [
+            item.pk.removeprefix("MED#")
+            for item in MediateurItem.scan(
+                MediateurItem.sk == "PROFIL", attributes_to_get=["pk", "sk"]
+            )
+        ]
 
     # --- lieux ---------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.connection import Connection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
@@ -67,6 +68,17 @@ class LoginAttemptItem(Model):
 # --- app table --------------------------------------------------------------------------------
 
 
+class ParStructure(GlobalSecondaryIndex["MediateurItem"]):
+    """The mediators of one structure employeuse (gsi1pk = STRUCT#<siret>)."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
 class MediateurItem(Model):
     class Meta(_Meta):
         pass
@@ -82,6 +94,7 @@ class MediateurItem(Model):
     derniere_connexion = UTCDateTimeAttribute()
     gsi1pk = UnicodeAttribute(null=True)  # STRUCT#<siret>: the structure's mediators
     gsi1sk = UnicodeAttribute(null=True)
+    par_structure = ParStructure()
 
 
 class LieuItem(Model):

@@ -15,6 +15,8 @@ def register(app: Chalice) -> None:
         beneficiaires,
         ops,
         pages,
+        statistiques,
+        structure,
     )
     from chalicelib.web.middleware import http_middleware
     from chalicelib.web.static import static_blueprint
@@ -23,6 +25,8 @@ def register(app: Chalice) -> None:
     blueprints = (
         pages.bp,
         activites.bp,
+        statistiques.bp,
+        structure.bp,
         beneficiaires.bp,
         auth_routes.bp,
         api.bp,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -46,6 +47,66 @@ class Moi(BaseModel):
     csrf_token: str = Field(description="À renvoyer dans l'en-tête X-CSRF-Token des écritures")
 
 
+class PeriodeStats(BaseModel):
+    du: date
+    au: date
+
+
+class AccompagnementsStats(BaseModel):
+    total: int = Field(
+        description="Un individuel ou une démarche compte 1, un atelier ses participants"
+    )
+    individuel: int
+    demarche: int
+    collectif: int
+
+
+class BeneficiairesStats(BaseModel):
+    total: int = Field(description="Personnes distinctes : suivis + anonymes")
+    suivis: int
+    anonymes: int
+    nouveaux: int
+
+
+class Mois(BaseModel):
+    mois: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$", description="AAAA-MM")
+    accompagnements: int
+
+
+class Repartition(BaseModel):
+    cle: str = Field(description="Le slug de la valeur (ou l'identifiant du lieu, le code INSEE…)")
+    libelle: str
+    nombre: int
+    pourcentage: float = Field(
+        description="Une décimale. Choix unique : la somme fait 100 (plus forts restes) ;"
+        " choix multiples (thématiques, matériel) : part des accompagnements concernés"
+    )
+
+
+class Statistiques(BaseModel):
+    """Every figure of SPEC §5 for a period and filters."""
+
+    periode: PeriodeStats
+    accompagnements: AccompagnementsStats
+    ateliers: int
+    beneficiaires: BeneficiairesStats
+    par_mois: list[Mois] = Field(description="Les 12 derniers mois de la période au plus")
+    thematiques: list[Repartition]
+    thematiques_demarche: list[Repartition]
+    materiel: list[Repartition]
+    canaux: list[Repartition]
+    durees: list[Repartition] = Field(description="Clés : moins_30, 30_60, 60_120, 120_plus")
+    lieux: list[Repartition]
+    communes: list[Repartition]
+    autonomie: list[Repartition]
+    redirections: list[Repartition]
+    partenaires: list[Repartition]
+    genres: list[Repartition]
+    tranches_age: list[Repartition]
+    statuts: list[Repartition]
+    communes_residence: list[Repartition]
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     ActiviteIn,
     ActiviteOut,
@@ -57,6 +118,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     LieuOut,
     Moi,
     Commune,
+    Statistiques,
     Erreurs,
 )
 REF = "#/components/schemas/{model}"
@@ -95,6 +157,35 @@ def _query(*names: str) -> list[dict[str, Any]]:
 
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+def _statistiques_parameters() -> list[dict[str, Any]]:
+    from chalicelib.domain import vocab
+    from chalicelib.web.statistiques import PERIODES
+
+    def param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "schema": schema,
+            "description": description,
+        }
+
+    day = {"type": "string", "format": "date"}
+    return [
+        param(
+            "periode",
+            {"type": "string", "enum": [slug for slug, _ in PERIODES]},
+            "Période prédéfinie (par défaut : cette_annee, du 1er janvier à aujourd'hui) ;"
+            " `du` / `au` l'emportent sur elle",
+        ),
+        param("du", day, "Premier jour (AAAA-MM-JJ, pas avant 2020-01-01)"),
+        param("au", day, "Dernier jour (AAAA-MM-JJ, pas avant `du`)"),
+        param("type", {"type": "string", "enum": list(vocab.TYPES_ACTIVITE)}, "Type d'activité"),
+        param("canal", {"type": "string", "enum": list(vocab.CANAUX)}, "Canal"),
+        param("lieu", {"type": "string"}, "Identifiant d'un de mes lieux d'activité"),
+    ]
 
 
 def _paths() -> dict[str, Any]:
@@ -168,6 +259,15 @@ def _paths() -> dict[str, Any]:
                 "parameters": _query("version"),
                 "responses": {"204": {"description": "Supprimée"}, **_errors()},
             },
+        },
+        "/api/statistiques": {
+            "get": {
+                "summary": "Mes statistiques (SPEC §5) pour une période et des filtres",
+                "description": "Paramètre inconnu (type, canal, lieu), date invalide ou `du`"
+                " après `au` : 422 avec un message par paramètre.",
+                "parameters": _statistiques_parameters(),
+                "responses": _ok("200", Statistiques, "Les chiffres"),
+            }
         },
         "/api/beneficiaires": {
             "get": {

@@ -27,7 +27,6 @@ LIEU_LABELS = {
 
 # Sections delivered by later work; until then they say so instead of answering 404.
 UPCOMING = {
-    "/statistiques": "Mes statistiques",
     "/partenaires": "Mes partenaires",
     "/exports": "Mes exports",
 }
@@ -50,9 +49,14 @@ def accueil() -> Response:
     latest = current().container.activities.latest(account.profile.mediateur.id, 3)
     lieux = {lieu.id: lieu for lieu in account.profile.lieux}
     from chalicelib.web.activites import people_of
+    from chalicelib.web.statistiques import resume_30_jours
 
     return render_page(
-        "pages/accueil.html", dernieres_activites=latest, lieux=lieux, personnes=people_of(latest)
+        "pages/accueil.html",
+        dernieres_activites=latest,
+        lieux=lieux,
+        personnes=people_of(latest),
+        resume=resume_30_jours(account.profile),
     )
 
 

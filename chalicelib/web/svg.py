@@ -201,20 +201,186 @@ def bar_chart(
     value after it. Bars are proportional to the largest value; negative values count as 0."""
     if not rows:
         return Markup("")
+    room = max(len(value_text(max(v, 0))) for _, v in rows)
+    texts = [value_text(v) for _, v in rows]
+    return _hbars(rows, texts, room, chart_id=chart_id, title=title, desc=desc, width=width)
+
+
+def _hbars(
+    rows: Sequence[tuple[str, int]],
+    texts: Sequence[str],
+    room: int,
+    *,
+    chart_id: str,
+    title: str,
+    desc: str,
+    width: int,
+) -> Markup:
+    """Horizontal bars; `texts` are written after each bar, `room` characters are kept for them."""
     left, right, top, bar, row = 4, 4, 4, 14, FONT_SIZE + 30
-    value_room = 8 + FONT_SIZE * 0.6 * max(len(value_text(max(v, 0))) for _, v in rows)
+    value_room = 8 + FONT_SIZE * 0.6 * room
     plot = max(1.0, width - left - right - value_room)
     largest = max(max(v, 0) for _, v in rows)
     height = top + row * len(rows)
     body: list[str] = []
-    for index, (label, value) in enumerate(rows):
+    for index, ((label, value), text) in enumerate(zip(rows, texts, strict=True)):
         y = top + row * index
         length = plot * max(value, 0) / largest if largest else 0.0
         body.append(_label(left, y + FONT_SIZE, _fit(label, width - left - right)))
         bar_y = y + FONT_SIZE + 6
         body.append(
             f'<rect x="{left}" y="{_num(bar_y)}" width="{_num(length)}" height="{bar}"'
-            f' fill="{BLUE}"><title>{_text(f"{label} : {value_text(value)}")}</title></rect>'
+            f' fill="{BLUE}"><title>{_text(f"{label} : {text}")}</title></rect>'
         )
-        body.append(_label(left + length + 6, bar_y + bar - 3, value_text(value)))
+        body.append(_label(left + length + 6, bar_y + bar - 3, text))
+    return _svg(chart_id, title, desc, width, height, body)
+
+
+# --- statistics (SPEC §5): shares and months -----------------------------------------------------
+
+MOIS_COURTS = (
+    "janv.",
+    "févr.",
+    "mars",
+    "avr.",
+    "mai",
+    "juin",
+    "juil.",
+    "août",
+    "sept.",
+    "oct.",
+    "nov.",
+    "déc.",
+)
+MOIS_LONGS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def nombre_fr(value: int) -> str:
+    """1234567 -> "1 234 567" (narrow no-break spaces, French thousands separator)."""
+    return _count(value)
+
+
+def pourcentage_fr(value: float) -> str:
+    """12.5 -> "12,5 %": one decimal, French decimal comma (SPEC §5)."""
+    return f"{value:.1f}".replace(".", ",") + " %"
+
+
+def nombre_et_part(count: int, percent: float) -> str:
+    """The way every figure reads on the statistics page: "42 (12,5 %)"."""
+    return f"{nombre_fr(count)} ({pourcentage_fr(percent)})"
+
+
+def mois_fr(month: str) -> str:
+    """ "2025-03" -> "mars 2025"; anything else is returned as it is."""
+    try:
+        year, number = int(month[:4]), int(month[5:7])
+    except ValueError:
+        return month
+    return f"{MOIS_LONGS[number - 1]} {year}" if 1 <= number <= 12 else month
+
+
+def share_chart(
+    rows: Sequence[tuple[str, int, float]],
+    *,
+    chart_id: str,
+    title: str,
+    desc: str = "",
+    width: int = 320,
+) -> Markup:
+    """A distribution: one horizontal bar per (label, count, percentage), "42 (12,5 %)" after
+    each bar. "" when there is no row or every count is zero (nothing to draw)."""
+    if not rows or not any(count > 0 for _, count, _ in rows):
+        return Markup("")
+    texts = [nombre_et_part(count, percent) for _, count, percent in rows]
+    return _hbars(
+        [(label, count) for label, count, _ in rows],
+        texts,
+        max(len(t) for t in texts),
+        chart_id=chart_id,
+        title=title,
+        desc=desc,
+        width=width,
+    )
+
+
+def _month_axis_labels(months: Sequence[str], slot: float) -> list[str]:
+    """The longest month names that fit a bar's slot: "janv.", else "J", else nothing."""
+    numbers = [int(m[5:7]) if m[5:7].isdigit() and 1 <= int(m[5:7]) <= 12 else 0 for m in months]
+    char = FONT_SIZE * 0.6
+    if all(n and len(MOIS_COURTS[n - 1]) * char + 4 <= slot for n in numbers):
+        return [MOIS_COURTS[n - 1] for n in numbers]
+    if char + 2 <= slot:
+        return [MOIS_COURTS[n - 1][0].upper() if n else "" for n in numbers]
+    return ["" for _ in months]
+
+
+def _year_marks(months: Sequence[str], slot: float) -> list[int]:
+    """Indexes of the bars that get their year under them: the first one and every January,
+    never two so close that they overlap (the January wins over the first bar)."""
+    room = FONT_SIZE * 0.6 * 4 + 6
+    marks: list[int] = []
+    for index, month in enumerate(months):
+        if index == 0 or month[5:7] == "01":
+            if marks and (index - marks[-1]) * slot < room:
+                marks.pop()
+            marks.append(index)
+    return marks
+
+
+def month_chart(
+    rows: Sequence[tuple[str, int]],
+    *,
+    chart_id: str,
+    title: str,
+    desc: str = "",
+    width: int = 320,
+) -> Markup:
+    """Vertical bars, one per ("AAAA-MM", value), oldest on the left: the value above the bar
+    when it fits, the month under it ("janv.", or its initial when space is short) and the year
+    under the first bar and every January. "" when there is no row or every value is zero."""
+    if not rows or not any(v > 0 for _, v in rows):
+        return Markup("")
+    left, right, plot_height = 4, 4, 120
+    top = FONT_SIZE + 8
+    baseline = top + plot_height
+    height = baseline + 2 * (FONT_SIZE + 6) + 4
+    slot = (width - left - right) / len(rows)
+    bar = min(40.0, max(1.0, slot * 0.7))
+    largest = max(max(v, 0) for _, v in rows)
+    months = [m for m, _ in rows]
+    body = [
+        f'<line x1="{left}" y1="{baseline}" x2="{width - right}" y2="{baseline}"'
+        f' stroke="{GRID}" stroke-width="1"/>'
+    ]
+    names = _month_axis_labels(months, slot)
+    for index, (month, value) in enumerate(rows):
+        centre = left + slot * index + slot / 2
+        size = plot_height * max(value, 0) / largest
+        tip = f"{mois_fr(month)} : {_count(value)} accompagnement{'s' if value > 1 else ''}"
+        body.append(
+            f'<rect x="{_num(centre - bar / 2)}" y="{_num(baseline - size)}" width="{_num(bar)}"'
+            f' height="{_num(size)}" fill="{BLUE}"><title>{_text(tip)}</title></rect>'
+        )
+        text = _count(value)
+        if len(text) * FONT_SIZE * 0.6 <= slot:
+            body.append(_label(centre, baseline - size - 5, text, "middle"))
+        if names[index]:
+            body.append(_label(centre, baseline + FONT_SIZE + 4, names[index], "middle"))
+    year_width = FONT_SIZE * 0.6 * 4
+    for index in _year_marks(months, slot):
+        x = min(left + slot * index, width - right - year_width)
+        body.append(_label(x, baseline + 2 * (FONT_SIZE + 4) + 2, months[index][:4]))
     return _svg(chart_id, title, desc, width, height, body)

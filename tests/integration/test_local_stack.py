@@ -35,6 +35,7 @@ def local_stack(state_dir: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         for k, v in os.environ.items()
         if not k.startswith(("AWS_", "STAGE", "TABLE_", "OIDC_", "PUBLIC_URL", "EXPORT_"))
     }
+    env["DEMO"] = "0"  # demo data has its own test (test_demo_data.py); empty starts are fast
     proc = subprocess.Popen(
         [
             sys.executable,

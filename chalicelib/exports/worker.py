@@ -1,0 +1,319 @@
+"""The export worker: a queue message → rows read page by page → a file on local disk → S3.
+
+One message names one request (`{"v": 1, "scope", "owner", "id"}`); the request itself is read
+from the store. For each message:
+
+1. `claim`: en_attente | en_cours → en_cours, attempts + 1 (a request already ready or failed is
+   a duplicate delivery: the message is acknowledged and nothing happens);
+2. rows are read from DynamoDB page by page and spooled to a local file while they are counted
+   (the header block above the table announces the total); progress is saved every
+   `progress_every` rows, the page shows it;
+3. the file is written from the spool (csv or xlsx, streaming) and uploaded from disk (multipart
+   when large): memory stays flat whatever the size;
+4. `done`: en_cours → pret, with the row count and the size.
+
+A failure before `MAX_ATTEMPTS` attempts puts the request back en_attente and the message back
+in the queue (sooner than the visibility timeout, with a growing delay); at the last attempt the
+request is marked `echec` with a French reason and the message is acknowledged. A message this
+version cannot read, or that names no request, is poison: it is reported failed every time and
+the queue moves it to its dead-letter queue after `maxReceiveCount` receives.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any, Protocol
+
+from chalicelib.domain.activites import Activite, Filtres
+from chalicelib.domain.beneficiaires import Beneficiaire
+from chalicelib.domain.mediateurs import Profile
+from chalicelib.exports import columns as cols
+from chalicelib.exports.model import (
+    MAX_ATTEMPTS,
+    RAISON_ECHEC,
+    Export,
+    MessageKey,
+    parse_message,
+)
+from chalicelib.exports.writers import Sheet, Spool, write_csv, write_xlsx
+
+RETRY_DELAY_SECONDS = 30  # × the attempt number
+NAMES_CHUNK = 100  # activities whose people's names are read in one batch
+
+
+class WorkerStore(Protocol):
+    def find(self, scope: str, owner: str, export_id: str) -> Export | None: ...
+    def claim(self, scope: str, owner: str, export_id: str, now: datetime) -> Export | None: ...
+    def progress(self, export: Export, lignes: int) -> None: ...
+    def done(self, export: Export, lignes: int, taille: int, now: datetime) -> Export | None: ...
+    def release(self, export: Export) -> None: ...
+    def fail(self, export: Export, raison: str, now: datetime) -> Export | None: ...
+
+
+class Files(Protocol):
+    def upload(self, path: str, key: str, content_type: str, filename: str) -> int: ...
+
+
+class Retries(Protocol):
+    def retry_after(self, receipt_handle: str, seconds: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What the worker reads, as plain callables (built by the composition root)."""
+
+    activities: Callable[[str, Filtres], Iterable[Activite]]  # newest first, page by page
+    people: Callable[[str, Collection[str]], Mapping[str, str]]  # id → name, own people only
+    beneficiaries: Callable[[str, str], Iterable[Beneficiaire]]  # mediator, search (or "")
+    profile: Callable[[str], Profile | None]  # a mediator and their lieux
+    structure: Callable[[str], list[Profile]]  # the structure's mediators, with their lieux
+    commune: Callable[[str], cols.CommuneLike | None]
+    partenaires: Callable[[str], Mapping[str, str]] = field(default=lambda _mediateur: {})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one export writes: the sheet (without the total yet) and its rows."""
+
+    name: str
+    title: str
+    columns: tuple[cols.Column, ...]
+    criteres: tuple[tuple[str, str], ...]
+    rows: Iterator[tuple[Any, ...]]
+
+
+class Retry(Exception):  # noqa: N818 - a signal, not an error of ours
+    """The message must come back (the handler reports it failed)."""
+
+
+def _chunks(items: Iterable[Activite], size: int) -> Iterator[list[Activite]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+class ExportWorker:
+    def __init__(
+        self,
+        store: WorkerStore,
+        files: Files,
+        retries: Retries,
+        sources: Sources,
+        clock: Callable[[], datetime],
+        log: Callable[..., None] = lambda *_args, **_kwargs: None,
+        workdir: str | None = None,
+        progress_every: int = 1000,
+    ) -> None:
+        self._store = store
+        self._files = files
+        self._retries = retries
+        self._sources = sources
+        self._clock = clock
+        self._log = log
+        self._workdir = workdir
+        self._progress_every = progress_every
+
+    # --- messages --------------------------------------------------------------------------------
+
+    def handle(self, records: list[dict[str, Any]]) -> list[str]:
+        """The `messageId`s of the records to deliver again."""
+        failed = []
+        for record in records:
+            try:
+                self.process(record)
+            except Retry:
+                failed.append(str(record.get("messageId", "")))
+        return failed
+
+    def process(self, record: dict[str, Any]) -> Export | None:
+        key = parse_message(record.get("body"))
+        if key is None:
+            self._log("poison export message", level="error")
+            raise Retry("unreadable message")
+        export = self._store.claim(key.scope, key.owner, key.id, self._clock())
+        if export is None:
+            return self._not_claimed(key)
+        if export.tentatives > MAX_ATTEMPTS:
+            # Earlier attempts died without a word (timeout, out of memory): stop here.
+            return self._store.fail(export, RAISON_ECHEC, self._clock())
+        try:
+            return self._run(export)
+        except Exception as exc:
+            return self._failed(export, record, exc)
+
+    def _not_claimed(self, key: MessageKey) -> Export | None:
+        found = self._store.find(key.scope, key.owner, key.id)
+        if found is None:
+            self._log("export message for no request", level="error", export=key.id)
+            raise Retry("unknown request")
+        return found  # already ready or failed: a duplicate delivery
+
+    def _failed(self, export: Export, record: dict[str, Any], exc: Exception) -> Export | None:
+        self._log(
+            "export attempt failed",
+            level="error",
+            export=export.id,
+            attempt=export.tentatives,
+            error=type(exc).__name__,
+            exc=exc,
+        )
+        if export.tentatives >= MAX_ATTEMPTS:
+            return self._store.fail(export, RAISON_ECHEC, self._clock())
+        self._store.release(export)
+        handle = record.get("receiptHandle")
+        if handle:
+            try:
+                self._retries.retry_after(str(handle), RETRY_DELAY_SECONDS * export.tentatives)
+            except Exception as retry_exc:  # the visibility timeout brings it back anyway
+                self._log("retry delay not set", level="warning", error=type(retry_exc).__name__)
+        raise Retry(export.id) from exc
+
+    # --- one export ------------------------------------------------------------------------------
+
+    def _run(self, export: Export) -> Export | None:
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="coop-export-", dir=self._workdir) as tmp:
+            path, count = self.build(export, Path(tmp))
+            size = self._files.upload(str(path), export.cle, export.content_type, export.filename)
+        done = self._store.done(export, count, size, self._clock())
+        self._log(
+            "export ready",
+            export=export.id,
+            rows=count,
+            bytes=size,
+            format=export.format,
+            seconds=round(time.perf_counter() - started, 2),
+        )
+        return done
+
+    def build(self, export: Export, workdir: Path) -> tuple[Path, int]:
+        """The file of an export in `workdir`, and its number of rows."""
+        plan = self.plan(export)
+        with Spool(workdir / "lignes.bin") as spool:
+            for row in plan.rows:
+                spool.append(row)
+                if spool.count % self._progress_every == 0:
+                    self._store.progress(export, spool.count)
+        sheet = Sheet(
+            name=plan.name,
+            title=plan.title,
+            columns=plan.columns,
+            preamble=(
+                ("Exporté par", export.demandeur),
+                ("Le", cols.quand(export.cree_le)),
+                *plan.criteres,
+                ("Total", cols.total(export.kind, spool.count)),
+            ),
+            created=export.cree_le,
+        )
+        path = workdir / export.filename
+        if export.format == "xlsx":
+            write_xlsx(path, sheet, spool.rows())
+        else:
+            write_csv(path, sheet.columns, spool.rows())
+        return path, spool.count
+
+    def plan(self, export: Export) -> Plan:
+        if export.kind == "beneficiaires":
+            return self._beneficiaries(export)
+        if export.scope == "structure":
+            return self._structure(export)
+        return self._activities(export)
+
+    def _referentiel(self, profiles: Iterable[Profile], mediateur_id: str) -> cols.Referentiel:
+        lieux = {lieu.id: lieu for p in profiles for lieu in p.lieux}
+        return cols.Referentiel(
+            commune=self._sources.commune,
+            lieux=lieux,
+            partenaires=self._sources.partenaires(mediateur_id),
+        )
+
+    def _activities(self, export: Export) -> Plan:
+        mediateur_id = export.mediateur_id
+        profile = self._sources.profile(mediateur_id)
+        ref = self._referentiel([profile] if profile else [], mediateur_id)
+        columns = cols.activity_columns(structure=False)
+        filtres = export.filtres
+        lieu = ref.lieux.get(filtres.lieu) if filtres.lieu else None
+        personne = (
+            self._sources.people(mediateur_id, [filtres.beneficiaire]).get(filtres.beneficiaire)
+            if filtres.beneficiaire
+            else None
+        )
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            activities = self._sources.activities(mediateur_id, filtres)
+            for chunk in _chunks(activities, NAMES_CHUNK):
+                ids = {i for a in chunk for i in a.data.beneficiaires_lies()}
+                names = self._sources.people(mediateur_id, ids) if ids else {}
+                for a in chunk:
+                    yield cols.activity_row(a, ref, columns, personnes=names)
+
+        return Plan(
+            "Activités",
+            f"Coop — activités de {export.demandeur}",
+            columns,
+            (("Filtres", cols.resume_filtres(filtres, lieu.nom if lieu else None, personne)),),
+            rows(),
+        )
+
+    def _structure(self, export: Export) -> Plan:
+        profiles = self._sources.structure(export.siret or export.owner)
+        ref = self._referentiel(profiles, export.mediateur_id)
+        columns = cols.activity_columns(structure=True)
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            for profile in profiles:
+                mediateur = profile.mediateur
+                for a in self._sources.activities(mediateur.id, export.filtres):
+                    yield cols.activity_row(a, ref, columns, mediateur=mediateur.nom_complet)
+
+        return Plan(
+            "Activités",
+            f"Coop — activités de la structure {export.siret or export.owner}",
+            columns,
+            (
+                ("Structure", f"SIRET {export.siret or export.owner}"),
+                ("Médiateurs", str(len(profiles))),
+                ("Filtres", cols.resume_filtres(export.filtres)),
+            ),
+            rows(),
+        )
+
+    def _beneficiaries(self, export: Export) -> Plan:
+        ref = self._referentiel([], export.mediateur_id)
+        people = self._sources.beneficiaries(export.mediateur_id, export.q)
+        return Plan(
+            "Bénéficiaires",
+            f"Coop — bénéficiaires de {export.demandeur}",
+            cols.BENEFICIARY_COLUMNS,
+            (("Recherche", cols.resume_recherche(export.q)),),
+            (cols.beneficiary_row(b, ref) for b in people),
+        )
+
+
+# --- the Lambda entry point (wired in app.py) -----------------------------------------------------
+
+
+def on_export_messages(event: Any) -> dict[str, list[dict[str, str]]]:
+    """SQS batch → exports. Failed messages come back: when every record of the batch failed
+    (always, at batch size 1) the invocation raises, which works with or without
+    ReportBatchItemFailures on the event source mapping; a partial failure is reported in
+    `batchItemFailures`."""
+    from chalicelib import bootstrap, observability
+
+    records = event.to_dict().get("Records", []) if hasattr(event, "to_dict") else event["Records"]
+    failed = bootstrap.get().export_worker.handle(records)
+    observability.count("ExportMessages", len(records))
+    if failed:
+        observability.count("ExportMessagesRetried", len(failed))
+    observability.flush()
+    if failed and len(failed) == len(records):
+        raise Retry(f"{len(failed)} export message(s) to deliver again")
+    return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}

@@ -1,0 +1,224 @@
+"""Statistics drift: recompute the aggregates from the activities, report and repair (ops).
+
+What is checked, per mediator:
+- every month bucket (`M#<month>`): each counter of each combination `type|canal|lieu`, and its
+  followed people, against `bucket_of(the month's activities)`;
+- the newcomers (`P#<month>`, "dont nouveaux"): the month of each followed person's first
+  accompaniment ever, against the mediator's activities.
+The months looked at are those with activities and those with a stored bucket (a bucket whose
+activities were all deleted or moved must be empty).
+
+Which mediators: the ones given, or every mediator who ever signed in (a Scan of the app table
+for `PROFIL` items: an activity needs a signed-in author, so no mediator with activities is
+missed). The Scan and the per-mediator reads make it an ops tool, not a request path.
+
+A write a few milliseconds old may not be projected yet: a drift is only reported when a second
+reading confirms it. Repairing is always safe: it is the projector's own guarded recomputation
+(a stale computation never overwrites a fresher one) and the people's counters refresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from chalicelib.domain.activites import Activite, Filtres
+from chalicelib.stats.aggregation import Bucket, bucket_of, month_of
+from chalicelib.stats.projector import month_bounds
+
+NEWCOMERS = "nouveaux"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One counter that differs. `counter` is `<type|canal|lieu> <key>` (e.g.
+    `individuel|lieu_activite|L1 th:email`), `<combination> suivis` for the number of followed
+    people, or `nouveaux <person id>` (values are then the first accompaniment's date)."""
+
+    counter: str
+    expected: int | str
+    stored: int | str
+
+
+@dataclass
+class Drift:
+    mediateur_id: str
+    month: str
+    differences: list[Difference]
+    repaired: bool = False
+
+
+@dataclass
+class Report:
+    mediateurs: int = 0
+    months: int = 0
+    drifts: list[Drift] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (mediator, error type)
+
+    @property
+    def ok(self) -> bool:
+        return not self.drifts and not self.failures
+
+    @property
+    def unrepaired(self) -> list[Drift]:
+        return [d for d in self.drifts if not d.repaired]
+
+    def lines(self) -> list[str]:
+        """The report as text, one block per drifting (mediator, month)."""
+        out = []
+        for drift in self.drifts:
+            state = " (réparé)" if drift.repaired else ""
+            out.append(f"médiateur {drift.mediateur_id} mois {drift.month}{state}")
+            for d in drift.differences:
+                out.append(f"  {d.counter}: attendu {d.expected}, enregistré {d.stored}")
+        for mediateur_id, error in self.failures:
+            out.append(f"médiateur {mediateur_id}: vérification impossible ({error})")
+        out.append(
+            f"{self.mediateurs} médiateur(s), {self.months} mois vérifiés, "
+            f"{len(self.drifts)} écart(s), {len(self.unrepaired)} non réparé(s)"
+        )
+        return out
+
+
+# --- comparing ---------------------------------------------------------------------------------
+
+
+def _flat(bucket: Bucket) -> dict[str, int]:
+    flat: dict[str, int] = {}
+    for key, combo in bucket.items():
+        if not combo.counters.get("a"):
+            continue  # an emptied combination is not stored (see bucket_to_map)
+        for counter, value in combo.counters.items():
+            if value:
+                flat[f"{key} {counter}"] = int(value)
+    return flat
+
+
+def _suivis(bucket: Bucket) -> dict[str, set[str]]:
+    return {key: set(c.suivis) for key, c in bucket.items() if c.counters.get("a")}
+
+
+def bucket_differences(expected: Bucket, stored: Bucket) -> list[Difference]:
+    found = []
+    want, have = _flat(expected), _flat(stored)
+    for counter in sorted(want.keys() | have.keys()):
+        if want.get(counter, 0) != have.get(counter, 0):
+            found.append(Difference(counter, want.get(counter, 0), have.get(counter, 0)))
+    want_people, have_people = _suivis(expected), _suivis(stored)
+    for key in sorted(want_people.keys() | have_people.keys()):
+        a, b = want_people.get(key, set()), have_people.get(key, set())
+        if a != b:
+            found.append(Difference(f"{key} suivis", len(a), len(b)))
+    return found
+
+
+def first_accompaniments(activities: Iterable[Activite]) -> dict[str, date]:
+    """Followed person -> date of their first accompaniment ever (the newcomers' truth)."""
+    first: dict[str, date] = {}
+    for a in activities:
+        for person in a.data.beneficiaires_lies():
+            if person not in first or a.date < first[person]:
+                first[person] = a.date
+    return first
+
+
+def newcomer_differences(
+    expected: dict[str, date], stored: dict[str, date]
+) -> dict[str, list[Difference]]:
+    """month -> differences (a person filed under the wrong month shows in both months)."""
+    by_month: dict[str, list[Difference]] = {}
+    for person in sorted(expected.keys() | stored.keys()):
+        want, have = expected.get(person), stored.get(person)
+        if want == have:
+            continue
+        difference = Difference(
+            f"{NEWCOMERS} {person}",
+            want.isoformat() if want else "-",
+            have.isoformat() if have else "-",
+        )
+        for month in {month_of(d) for d in (want, have) if d}:
+            by_month.setdefault(month, []).append(difference)
+    return by_month
+
+
+# --- one mediator ------------------------------------------------------------------------------
+
+
+class _Checker:
+    def __init__(self, container: Any) -> None:
+        self._stats = container._stats_store
+        self._activities = container._activity_store
+        self._projector = container.projector
+        self._beneficiaries = container.beneficiaries
+
+    def _month(self, mediateur_id: str, month: str) -> list[Difference]:
+        du, au = month_bounds(month)
+        activities = self._activities.between(mediateur_id, Filtres(du=du, au=au), consistent=True)
+        stored, _ = self._stats.bucket(mediateur_id, month)
+        return bucket_differences(bucket_of(activities), stored)
+
+    def check(self, mediateur_id: str, repair: bool, report: Report) -> None:
+        activities = list(self._activities.between(mediateur_id, Filtres(), consistent=True))
+        months = {month_of(a.date) for a in activities}
+        months |= set(self._stats.months_with_buckets(mediateur_id))
+        report.months += len(months)
+        drifts: dict[str, Drift] = {}
+        for month in sorted(months):
+            if self._month(mediateur_id, month) and (confirmed := self._month(mediateur_id, month)):
+                drifts[month] = Drift(mediateur_id, month, confirmed)
+        for month, differences in self._newcomers(mediateur_id, activities, months).items():
+            drifts.setdefault(month, Drift(mediateur_id, month, [])).differences += differences
+        report.drifts += [drifts[m] for m in sorted(drifts)]
+        if repair:
+            self._repair(mediateur_id, drifts)
+
+    def _newcomers(
+        self, mediateur_id: str, activities: list[Activite], months: set[str]
+    ) -> dict[str, list[Difference]]:
+        first = first_accompaniments(activities)
+        # Only people who exist have counters to file them (links written by hand in tests or
+        # by a failed transaction would otherwise show as drift that nothing can repair).
+        known = self._beneficiaries.names(mediateur_id, first) if first else {}
+        expected = {person: day for person, day in first.items() if person in known}
+        stored = self._stats.newcomers(mediateur_id, months)
+        if expected == stored:
+            return {}
+        # Confirm with a second reading of both sides (a write may be in progress).
+        again = first_accompaniments(self._activities.between(mediateur_id, Filtres(), True))
+        expected = {person: day for person, day in again.items() if person in known}
+        return newcomer_differences(expected, self._stats.newcomers(mediateur_id, months))
+
+    def _repair(self, mediateur_id: str, drifts: dict[str, Drift]) -> None:
+        people: set[str] = set()
+        for month, drift in drifts.items():
+            if any(not d.counter.startswith(NEWCOMERS + " ") for d in drift.differences):
+                self._projector.recompute(mediateur_id, month)
+            people |= {
+                d.counter.split(" ", 1)[1]
+                for d in drift.differences
+                if d.counter.startswith(NEWCOMERS + " ")
+            }
+        if people:
+            self._beneficiaries.refresh_counters(mediateur_id, sorted(people))
+        for drift in drifts.values():
+            drift.repaired = True
+
+
+def verify(container: Any, mediateurs: list[str] | None, repair: bool) -> Report:
+    """Check (and on request repair) the given mediators, or every mediator when None."""
+    checker = _Checker(container)
+    ids = (
+        list(dict.fromkeys(mediateurs))
+        if mediateurs is not None
+        else container.accounts.mediateur_ids()
+    )
+    report = Report()
+    for mediateur_id in ids:
+        report.mediateurs += 1
+        try:
+            checker.check(mediateur_id, repair, report)
+        except Exception as exc:  # one mediator's failure must not hide the others' drift
+            report.failures.append((mediateur_id, type(exc).__name__))
+    return report

@@ -1,0 +1,488 @@
+"""Mes statistiques (SPEC §5): the page with its period and filters, the JSON API (SPEC §10) and
+the 30-day summary of the dashboard.
+
+Handlers are wiring: read the query, ask the statistics service for the period and the figures
+(the JSON of SPEC §10), and turn that JSON into what the page shows: figures as "42 (12,5 %)",
+one server-drawn chart per figure, each followed by its data table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from chalice import Blueprint, Response
+from markupsafe import Markup
+
+from chalicelib import observability
+from chalicelib.domain import vocab
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.mediateurs import Profile
+from chalicelib.stats.aggregation import largest_remainder, share
+from chalicelib.web import svg
+from chalicelib.web.context import current
+from chalicelib.web.errors import json_error
+from chalicelib.web.http import json_response
+from chalicelib.web.pages_common import render_page
+from chalicelib.web.render import date_fr
+from chalicelib.web.routing import api, page
+
+bp = Blueprint(__name__)
+
+DEFAULT_PRESET = "cette_annee"
+CUSTOM = "personnalisee"
+# Order of the radios: the default first, the custom range last (its dates follow it).
+PERIODES = (
+    ("cette_annee", "Cette année"),
+    ("ce_mois", "Ce mois-ci"),
+    ("mois_dernier", "Mois dernier"),
+    ("12_mois", "12 derniers mois"),
+    ("annee_derniere", "Année dernière"),
+    (CUSTOM, "Personnalisée"),
+)
+PRESETS = frozenset(slug for slug, _ in PERIODES if slug != CUSTOM)
+LABELS = {
+    "periode": "Période",
+    "du": "Du",
+    "au": "Au",
+    "type": "Type d'activité",
+    "canal": "Canal",
+    "lieu": "Lieu d'activité",
+}
+CHOOSE = "Choisissez une valeur dans la liste."
+BAD_DATE_PAGE = "Saisissez une date valide, par exemple 31/01/2025."
+BAD_DATE_API = "Saisissez une date valide (AAAA-MM-JJ)."
+MAX_BARS = 10  # a chart keeps the most frequent values; its table gives them all
+
+
+def _profile() -> Profile:
+    account = current().account
+    assert account is not None  # guaranteed by @page / @api (auth=True)
+    return account.profile
+
+
+def _service() -> Any:
+    """The statistics service of the container (`chalicelib.stats.service.StatsService`)."""
+    return current().container.statistics
+
+
+# --- reading the query ----------------------------------------------------------------------------
+
+
+@dataclass
+class Demande:
+    """The period and filters asked for, as the service takes them, and what was typed."""
+
+    periode: str = ""  # the radio sent ("" when none)
+    preset: str | None = None
+    du: date | None = None
+    au: date | None = None
+    type: str | None = None
+    canal: str | None = None
+    lieu: str | None = None
+    saisie: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    dates_saisies: bool = False  # typed dates are used (valid or not): a custom range
+
+    @property
+    def personnalisee(self) -> bool:
+        return self.dates_saisies or self.periode == CUSTOM
+
+
+def _parse_date(raw: str, french_too: bool) -> date | None:
+    """ISO dates (what `type=date` sends); the page also takes "31/01/2025", typed where the
+    browser shows a plain text field."""
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    if french_too:
+        try:
+            return datetime.strptime(raw, "%d/%m/%Y").date()
+        except ValueError:
+            return None
+    return None
+
+
+def _read(for_page: bool) -> Demande:
+    """The query string, checked: unknown slugs and bad dates are errors, never ignored.
+
+    On the page, the date fields always show the dates of the period displayed, and carry them
+    again in hidden `du_affiche` / `au_affiche` fields: dates sent unchanged with a preset mean
+    "this preset" (the user picked another radio), dates changed mean a custom range. The API
+    has no such fields: `du`/`au` always win over `periode`, like in the service."""
+    q = current().query
+    saisie = {name: q(name).strip()[:40] for name in (*LABELS, "du_affiche", "au_affiche")}
+    demande = Demande(saisie=saisie)
+    errors = demande.errors
+    periode = saisie["periode"]
+    if periode and periode not in PRESETS and periode != CUSTOM:
+        errors["periode"] = "Choisissez une période dans la liste."
+    else:
+        demande.periode = periode
+        demande.preset = periode if periode in PRESETS else None
+    unchanged = saisie["du"] == saisie["du_affiche"] and saisie["au"] == saisie["au_affiche"]
+    if not (for_page and demande.preset and unchanged):
+        message = BAD_DATE_PAGE if for_page else BAD_DATE_API
+        for name in ("du", "au"):
+            if saisie[name]:
+                demande.dates_saisies = True
+                parsed = _parse_date(saisie[name], french_too=for_page)
+                setattr(demande, name, parsed)
+                if parsed is None:
+                    errors[name] = message
+    lieux = {lieu.id for lieu in _profile().lieux}
+    for name, allowed in (("type", vocab.TYPES_ACTIVITE), ("canal", vocab.CANAUX), ("lieu", lieux)):
+        if saisie[name] and saisie[name] not in allowed:
+            errors[name] = CHOOSE
+        else:
+            setattr(demande, name, saisie[name] or None)
+    return demande
+
+
+def _periode_and_figures(demande: Demande) -> tuple[Any, dict[str, Any] | None]:
+    """(period, figures) from the service; its rule errors (du > au, before 2020) join the
+    demand's errors and leave the figures out."""
+    if demande.errors:
+        return None, None
+    service = _service()
+    try:
+        periode = service.periode(demande.preset, demande.du, demande.au)
+    except ValidationFailed as exc:
+        demande.errors.update(exc.errors)
+        return None, None
+    figures = service.figures(_profile(), periode, demande.type, demande.canal, demande.lieu)
+    return periode, figures
+
+
+# --- the JSON API -------------------------------------------------------------------------------
+
+
+@api(bp, "/api/statistiques")
+def statistiques_api() -> Response:
+    demande = _read(for_page=False)
+    _, figures = _periode_and_figures(demande)
+    if demande.errors or figures is None:
+        return json_error(422, demande.errors)
+    return json_response(figures)
+
+
+# --- what the page shows ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ligne:
+    libelle: str
+    nombre: int
+    texte: str  # "42 (12,5 %)"
+
+
+@dataclass(frozen=True)
+class Figure:
+    cle: str
+    titre: str
+    colonne: str  # header of the label column of the data table
+    lignes: list[Ligne]
+    graphique: Markup
+    legende: str  # the table's caption
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Chiffre:
+    libelle: str
+    valeur: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Definition:
+    cle: str  # key of the statistics JSON
+    titre: str
+    colonne: str
+    par: str  # "par thématique": completes the chart's description
+    ordinal: bool = False  # keep the scale's order and its zeros (durées, âges, autonomie)
+    note: str = ""
+    si_present: bool = False  # leave the whole figure out when it is empty
+
+
+MULTI_THEMATIQUES = (
+    "Chaque pourcentage est la part des accompagnements qui portent sur la thématique ;"
+    " une activité peut concerner plusieurs thématiques : le total des pourcentages peut"
+    " dépasser 100 %."
+)
+MULTI_MATERIEL = (
+    "Chaque pourcentage est la part des accompagnements où ce matériel a servi ; un"
+    " accompagnement peut utiliser plusieurs matériels : le total des pourcentages peut"
+    " dépasser 100 %."
+)
+SUIVI_SEULEMENT = "Accompagnements individuels et aides aux démarches seulement."
+
+ACCOMPAGNEMENTS = (
+    Definition(
+        "thematiques",
+        "Thématiques de médiation numérique",
+        "Thématique",
+        "par thématique",
+        note=MULTI_THEMATIQUES,
+    ),
+    Definition(
+        "thematiques_demarche",
+        "Thématiques des démarches administratives",
+        "Thématique",
+        "par thématique de démarche",
+        note=MULTI_THEMATIQUES,
+    ),
+    Definition("materiel", "Matériel utilisé", "Matériel", "par matériel", note=MULTI_MATERIEL),
+    Definition("canaux", "Canaux", "Canal", "par canal"),
+    Definition("durees", "Durées", "Durée", "par durée", ordinal=True),
+    Definition("lieux", "Lieux d'activité", "Lieu d'activité", "par lieu d'activité"),
+    Definition("communes", "Communes des lieux d'accompagnement", "Commune", "par commune"),
+    Definition(
+        "autonomie",
+        "Autonomie des bénéficiaires",
+        "Le bénéficiaire a réalisé l'action…",
+        "par niveau d'autonomie",
+        ordinal=True,
+        note=SUIVI_SEULEMENT,
+    ),
+    Definition(
+        "redirections",
+        "Orientations vers une autre structure",
+        "Structure",
+        "par type de structure",
+        note=SUIVI_SEULEMENT,
+    ),
+    Definition(
+        "partenaires",
+        "Orientations vers mes partenaires",
+        "Partenaire",
+        "par partenaire",
+        si_present=True,
+    ),
+)
+BENEFICIAIRES = (
+    Definition("genres", "Genres", "Genre", "par genre"),
+    Definition("tranches_age", "Tranches d'âge", "Tranche d'âge", "par tranche d'âge", True),
+    Definition("statuts", "Statuts", "Statut", "par statut"),
+    Definition(
+        "communes_residence", "Communes de résidence", "Commune", "par commune de résidence"
+    ),
+)
+
+
+def _rows(items: list[Mapping[str, Any]], ordinal: bool) -> list[Mapping[str, Any]]:
+    if ordinal:
+        return items
+    kept = [i for i in items if int(i.get("nombre", 0)) > 0]
+    return sorted(kept, key=lambda i: -int(i["nombre"]))  # stable: ties keep the JSON order
+
+
+def _figure(definition: Definition, items: list[Mapping[str, Any]], periode: str) -> Figure:
+    rows = _rows(items, definition.ordinal)
+    if not any(int(i.get("nombre", 0)) > 0 for i in rows):
+        rows = []
+    lignes = [
+        Ligne(
+            str(i["libelle"]),
+            int(i["nombre"]),
+            svg.nombre_et_part(int(i["nombre"]), float(i["pourcentage"])),
+        )
+        for i in rows
+    ]
+    shown = rows[:MAX_BARS]
+    desc = f"Nombre et part des accompagnements {definition.par}, {periode}."
+    if len(rows) > MAX_BARS:
+        desc += f" Les {MAX_BARS} plus fréquents ; le tableau qui suit les donne tous."
+    chart = svg.share_chart(
+        [(str(i["libelle"]), int(i["nombre"]), float(i["pourcentage"])) for i in shown],
+        chart_id=f"graphique-{definition.cle}",
+        title=definition.titre,
+        desc=desc,
+    )
+    return Figure(
+        definition.cle,
+        definition.titre,
+        definition.colonne,
+        lignes,
+        chart,
+        f"Données du graphique : {definition.titre}",
+        definition.note,
+    )
+
+
+def _months(figures: Mapping[str, Any], periode: str) -> Figure:
+    months = [(str(m["mois"]), int(m["accompagnements"])) for m in figures.get("par_mois", [])]
+    parts = largest_remainder([n for _, n in months])
+    lignes = [
+        Ligne(svg.mois_fr(m), n, svg.nombre_et_part(n, p))
+        for (m, n), p in zip(months, parts, strict=True)
+    ]
+    titre = "Accompagnements par mois"
+    chart = svg.month_chart(
+        months,
+        chart_id="graphique-par-mois",
+        title=titre,
+        desc=f"Nombre d'accompagnements de chaque mois, {periode}.",
+    )
+    return Figure("par_mois", titre, "Mois", lignes, chart, f"Données du graphique : {titre}")
+
+
+def _plural(count: int, singular: str, plural: str) -> str:
+    return f"{svg.nombre_fr(count)} {singular if count <= 1 else plural}"
+
+
+def _chiffres(figures: Mapping[str, Any]) -> list[Chiffre]:
+    acc = figures["accompagnements"]
+    ben = figures["beneficiaires"]
+    types = [int(acc.get(t, 0)) for t in ("individuel", "demarche", "collectif")]
+    parts = largest_remainder(types)
+    total_ben = int(ben["total"])
+    nouveaux = int(ben["nouveaux"])
+    return [
+        Chiffre("Accompagnements", svg.nombre_fr(int(acc["total"]))),
+        Chiffre("Accompagnements individuels", svg.nombre_et_part(types[0], parts[0])),
+        Chiffre("Aides aux démarches administratives", svg.nombre_et_part(types[1], parts[1])),
+        Chiffre(
+            "Participants aux ateliers collectifs",
+            svg.nombre_et_part(types[2], parts[2]),
+            "dans " + _plural(int(figures.get("ateliers", 0)), "atelier", "ateliers"),
+        ),
+        Chiffre(
+            "Bénéficiaires accompagnés",
+            svg.nombre_fr(total_ben),
+            _plural(int(ben["suivis"]), "suivi", "suivis")
+            + " et "
+            + _plural(int(ben["anonymes"]), "anonyme", "anonymes"),
+        ),
+        Chiffre(
+            "dont nouveaux bénéficiaires",
+            svg.nombre_et_part(nouveaux, share(nouveaux, total_ben)),
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class Vue:
+    total: int
+    chiffres: list[Chiffre]
+    mois: Figure
+    accompagnements: list[Figure]
+    beneficiaires: list[Figure]
+
+
+def vue(figures: Mapping[str, Any]) -> Vue:
+    """The page's view of the statistics JSON (SPEC §10)."""
+    periode = _period_text(figures["periode"]["du"], figures["periode"]["au"])
+
+    def block(definitions: tuple[Definition, ...]) -> list[Figure]:
+        found = [(d, _figure(d, list(figures.get(d.cle, [])), periode)) for d in definitions]
+        return [fig for d, fig in found if fig.lignes or not d.si_present]
+
+    return Vue(
+        total=int(figures["accompagnements"]["total"]),
+        chiffres=_chiffres(figures),
+        mois=_months(figures, periode),
+        accompagnements=block(ACCOMPAGNEMENTS),
+        beneficiaires=block(BENEFICIAIRES),
+    )
+
+
+def _period_text(du: str | date, au: str | date) -> str:
+    start = du if isinstance(du, date) else date.fromisoformat(du)
+    end = au if isinstance(au, date) else date.fromisoformat(au)
+    return f"du {date_fr(start)} au {date_fr(end)}"
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+
+def _lieux_choix(profile: Profile) -> list[tuple[str, str]]:
+    return [
+        (lieu.id, lieu.nom + (" (archivé)" if lieu.archive else ""))
+        for lieu in sorted(profile.lieux, key=lambda x: (x.archive, x.nom.lower()))
+    ]
+
+
+def _filtres_actifs(demande: Demande, lieux: Mapping[str, str]) -> list[str]:
+    active: list[str] = []
+    if demande.type:
+        active.append(vocab.TYPES_ACTIVITE.label(demande.type))
+    if demande.canal:
+        active.append(vocab.CANAUX.label(demande.canal))
+    if demande.lieu:
+        active.append(lieux.get(demande.lieu, demande.lieu))
+    return active
+
+
+def _checked(demande: Demande) -> str:
+    """The radio to check: the custom range as soon as typed dates are used."""
+    if demande.personnalisee:
+        return CUSTOM
+    return demande.preset or ("" if "periode" in demande.errors else DEFAULT_PRESET)
+
+
+@page(bp, "/statistiques")
+def statistiques() -> Response:
+    demande = _read(for_page=True)
+    periode, figures = _periode_and_figures(demande)
+    lieux = _lieux_choix(_profile())
+    if periode is not None:
+        dates = {"du": periode.du.isoformat(), "au": periode.au.isoformat()}
+        affiche = dict(dates)
+    else:  # typed again as it was; unchanged, it then gives way to a preset (see _read)
+        dates = {"du": demande.saisie["du"], "au": demande.saisie["au"]}
+        affiche = dict(dates)
+    return render_page(
+        "statistiques/page.html",
+        status=400 if demande.errors else 200,
+        errors=demande.errors,
+        labels=LABELS,
+        periodes=PERIODES,
+        coche=_checked(demande),
+        dates=dates,
+        affiche=affiche,
+        filtres={"type": demande.type, "canal": demande.canal, "lieu": demande.lieu},
+        saisie=demande.saisie,
+        lieux_choix=lieux,
+        periode_texte=_period_text(periode.du, periode.au) if periode is not None else "",
+        filtres_actifs=_filtres_actifs(demande, dict(lieux)),
+        vue=vue(figures) if figures is not None else None,
+    )
+
+
+# --- the dashboard's 30 days --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resume:
+    accompagnements: int
+    beneficiaires: int
+    thematiques: list[Ligne]  # the 3 most frequent, most frequent first
+
+
+def resume_30_jours(
+    profile: Profile, fetch: Callable[[Profile], Mapping[str, Any]] | None = None
+) -> Resume | None:
+    """The dashboard's summary, or None when the statistics cannot be read: the dashboard
+    shows its placeholder then, it never breaks for it."""
+    try:
+        figures = (fetch or _service().resume_30_jours)(profile)
+        themes = _rows(list(figures.get("thematiques", [])), ordinal=False)[:3]
+        return Resume(
+            accompagnements=int(figures["accompagnements"]["total"]),
+            beneficiaires=int(figures["beneficiaires"]["total"]),
+            thematiques=[
+                Ligne(
+                    str(t["libelle"]),
+                    int(t["nombre"]),
+                    svg.nombre_et_part(int(t["nombre"]), float(t["pourcentage"])),
+                )
+                for t in themes
+            ],
+        )
+    except Exception as exc:  # any failure: the placeholder, and a log line without data
+        observability.logger().warning("30-day summary unavailable", error=type(exc).__name__)
+        return None
