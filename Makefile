@@ -8,7 +8,7 @@ export PYTHONDONTWRITEBYTECODE ?=
 
 STAGE ?= dev
 
-.PHONY: install assets run test lint typecheck unit clean package
+.PHONY: install assets run test lint typecheck unit clean package loadtest
 
 install: $(VENV)/.installed
 
@@ -50,6 +50,10 @@ package: assets
 		--merge-template build/$(STAGE)/merge.json build/$(STAGE)
 	rm -rf chalicelib/templates
 	$(BIN)/python -m infra.bytecode build/$(STAGE)/deployment.zip
+
+# A bounded reporting peak against the local stack (not in CI): USERS=40 CRAS=10 by default.
+loadtest: assets
+	$(BIN)/python -m infra.loadtest --users $(or $(USERS),40) --cras $(or $(CRAS),10)
 
 clean:
 	rm -rf build chalicelib/static chalicelib/data/communes.json.gz .pytest_cache .mypy_cache

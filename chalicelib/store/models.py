@@ -3,6 +3,7 @@ never at import time. Only `store/` imports this module."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from pynamodb.attributes import (
@@ -16,10 +17,12 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.connection import Connection
+from pynamodb.connection.base import MetaTable
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
+from chalicelib.store.tables import table_def
 
 
 class _Meta:
@@ -173,3 +176,14 @@ def _configure_model(model: type[Model], logical: str, settings: Settings) -> No
         return  # keep the connection (and its HTTP pool) when nothing changed
     meta.table_name, meta.region, meta.host = wanted
     model._connection = None  # drop a connection built for another configuration
+    # pynamodb gives each model its own Connection, hence its own botocore session and client
+    # (each loads the endpoint and service JSON: ~50 ms of cold start per model, and a pile-up
+    # when many threads start at once). All our models share one.
+    table = model._get_connection()
+    shared = connection()
+    if table.connection is not shared:
+        # The key schema and every index come from the shared table definition (the models of
+        # one table each declare only the indexes they use).
+        with suppress(ValueError):  # "already added" by another model of the same table
+            shared.add_meta_table(MetaTable(table_def(logical).properties(meta.table_name)))
+        table.connection = shared

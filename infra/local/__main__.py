@@ -110,7 +110,7 @@ class AppProcess:
         return bool(self.proc and self.proc.poll() is None)
 
 
-def run(port: int, idp_port: int, state_dir: Path) -> int:
+def run(port: int, idp_port: int, state_dir: Path, reload: bool = True) -> int:
     from infra import fake_proconnect
     from infra.local.aws import Snapshots, StackNames, moto_server, provision
 
@@ -141,7 +141,7 @@ def run(port: int, idp_port: int, state_dir: Path) -> int:
             flush=True,
         )
         try:
-            _supervise(app, snapshots, stop)
+            _supervise(app, snapshots, stop, reload)
         except KeyboardInterrupt:
             pass
         finally:
@@ -155,13 +155,13 @@ def run(port: int, idp_port: int, state_dir: Path) -> int:
     return 0
 
 
-def _supervise(app: AppProcess, snapshots: object, stop: threading.Event) -> None:
+def _supervise(app: AppProcess, snapshots: object, stop: threading.Event, reload: bool) -> None:
     """Restart the app when files change; snapshot the data every minute."""
     stamps = _fingerprint()
     last_snapshot = time.monotonic()
     while not stop.is_set():
         stop.wait(1.0)
-        current = _fingerprint()
+        current = _fingerprint() if reload else stamps
         if current != stamps:
             stamps = current
             print("  Code changed: restarting the app…", flush=True)
@@ -181,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         "--idp-port", type=int, default=int(os.environ.get("IDP_PORT", "0")) or None
     )
     run_cmd.add_argument("--state-dir", type=Path, default=ROOT / ".local")
+    run_cmd.add_argument("--no-reload", action="store_true", help="do not restart on code changes")
     serve_cmd = sub.add_parser("serve", help="(internal) the app process")
     serve_cmd.add_argument("--port", type=int, required=True)
     serve_cmd.add_argument("--state-dir", type=Path, required=True)
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     if args.command == "run":
-        return run(args.port, args.idp_port or args.port + 1, args.state_dir)
+        return run(args.port, args.idp_port or args.port + 1, args.state_dir, not args.no_reload)
     from infra.local.server import serve
 
     serve(args.port, args.state_dir)

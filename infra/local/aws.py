@@ -233,6 +233,9 @@ def moto_server(port: int = 0) -> Iterator[str]:
     """moto in server mode on loopback; yields its endpoint URL."""
     from moto.server import ThreadedMotoServer
 
+    from infra.local import moto_patches
+
+    moto_patches.apply()
     os.environ.update(FAKE_CREDENTIALS)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

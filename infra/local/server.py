@@ -46,6 +46,20 @@ def table_for_stream(stream_arn: str, table_prefix: str) -> str:
     return logical if logical.startswith(table_prefix) else f"{table_prefix}-{logical}"
 
 
+def queue_url(sqs: Any, queue: str, table_prefix: str) -> str:
+    """app.py names the export queue by its logical name ("exports"): it is the stage's queue,
+    whose URL the app itself uses (EXPORT_QUEUE_URL), else `<TABLE_PREFIX>-exports`. Any other
+    name is a real queue name."""
+    from chalicelib.store.tables import EXPORT_QUEUE
+
+    if queue == EXPORT_QUEUE.logical:
+        configured = os.environ.get("EXPORT_QUEUE_URL")
+        if configured:
+            return configured
+        queue = f"{table_prefix}-{EXPORT_QUEUE.logical}"
+    return str(sqs.get_queue_url(QueueName=queue)["QueueUrl"])
+
+
 def build_pumps(app: Any, state_dir: Path, invoke: Any) -> list[PumpThread]:
     import boto3
     from chalice.app import DynamoDBEventConfig, SQSEventConfig
@@ -70,7 +84,7 @@ def build_pumps(app: Any, state_dir: Path, invoke: Any) -> list[PumpThread]:
             )
             threads.append(PumpThread(pump))
         elif isinstance(source, SQSEventConfig):
-            url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
+            url = queue_url(sqs, source.queue, prefix)
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
                 "QueueArn"
             ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import bootstrap
-from chalicelib.domain.activites import Filtres
 from infra.local.demo import DEMO_EMAIL, demo_identity, seed
 
 
