@@ -31,3 +31,12 @@ def verification_statistiques(event: Any) -> dict[str, int]:
     from chalicelib.stats.handlers import daily_verification
 
     return daily_verification(event)
+
+
+# The queue is named by its logical name: the deployment template (infra/) sets the real ARN and
+# ReportBatchItemFailures; locally the pump maps "exports" to EXPORT_QUEUE_URL.
+@app.on_sqs_message(queue="exports", batch_size=1, name="exports")
+def exports(event: Any) -> dict[str, list[dict[str, str]]]:
+    from chalicelib.exports.worker import on_export_messages
+
+    return on_export_messages(event)

@@ -24,13 +24,13 @@ if TYPE_CHECKING:
     from chalicelib.auth.oidc import ProConnectClient
     from chalicelib.domain.mediateurs import Profile
     from chalicelib.exports.worker import ExportWorker
-    from chalicelib.services.exports import ExportService
-    from chalicelib.store.exports import DynamoExportStore, S3ExportFiles, SqsExportQueue
     from chalicelib.referentiel.communes import CommuneIndex
     from chalicelib.services.beneficiaires import BeneficiaryService
+    from chalicelib.services.exports import ExportService
     from chalicelib.stats.projector import Projector
     from chalicelib.stats.service import StatsService
     from chalicelib.store.activites import DynamoActivityStore
+    from chalicelib.store.exports import DynamoExportStore, S3ExportFiles, SqsExportQueue
     from chalicelib.store.health import StorageHealth
     from chalicelib.store.stats import DynamoStatsStore
 
@@ -178,7 +178,7 @@ class Container:
 
     @cached_property
     def export_worker(self) -> ExportWorker:
-        from chalicelib.exports.worker import ExportWorker, Sources, log_event
+        from chalicelib.exports.worker import READ_BATCH, ExportWorker, Sources, log_event
         from chalicelib.services.exports import beneficiaries_for_export
         from chalicelib.store.beneficiaires import DynamoBeneficiaryStore
 
@@ -188,7 +188,7 @@ class Container:
 
         sources = Sources(
             activities=lambda mediateur_id, filtres: self._activity_store.between(
-                mediateur_id, filtres
+                mediateur_id, filtres, batch=READ_BATCH
             ),
             people=lambda mediateur_id, ids: {
                 i: b.nom_complet for i, b in self.beneficiaries.names(mediateur_id, ids).items()

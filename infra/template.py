@@ -251,7 +251,12 @@ def stream_statements() -> list[dict[str, Any]]:
 def queue_statements() -> list[dict[str, Any]]:
     return [
         _statement(
-            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ChangeMessageVisibility",  # a failed attempt comes back after a backoff
+            ],
             [_arn("ExportQueue")],
         ),
         _statement(READ + WRITE, _table_arns("app")),
@@ -325,7 +330,7 @@ def function_overrides(
             extra = {
                 "Events": events,
                 "ReservedConcurrentExecutions": EXPORT_CONCURRENCY,
-                "Timeout": 300,
+                "Timeout": 150,  # ≤ queue visibility timeout / 6: never redelivered while running
             }
             functions[name] = (source.name, queue_statements(), extra)
     for schedule in schedules:

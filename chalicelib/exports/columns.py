@@ -29,16 +29,19 @@ class Column:
 
 
 class CommuneLike(Protocol):
-    nom: str
-    codes_postaux: tuple[str, ...]
-
+    @property
+    def nom(self) -> str: ...
+    @property
+    def codes_postaux(self) -> tuple[str, ...]: ...
     @property
     def libelle(self) -> str: ...
 
 
 class LieuLike(Protocol):
-    nom: str
-    commune_insee: str
+    @property
+    def nom(self) -> str: ...
+    @property
+    def commune_insee(self) -> str: ...
 
 
 # --- activities --------------------------------------------------------------------------------
@@ -192,7 +195,9 @@ def _group_cells(a: Activite, ref: Referentiel) -> dict[str, Any]:
     communes = Counter(_commune_label(ref, p.commune_insee) for p in people if p.commune_insee)
     return {
         "Genre": _breakdown(vocab.GENRES, counted("genre", pa.genres), total),
-        "Tranche d'âge": _breakdown(vocab.TRANCHES_AGE, counted("tranche_age", pa.tranches_age), total),
+        "Tranche d'âge": _breakdown(
+            vocab.TRANCHES_AGE, counted("tranche_age", pa.tranches_age), total
+        ),
         "Statut": _breakdown(vocab.STATUTS, counted("statut", pa.statuts), total),
         "Commune de résidence": ", ".join(f"{c} : {n}" for c, n in communes.items() if c) or None,
     }
@@ -352,6 +357,11 @@ def quand(value: datetime) -> str:
 
 
 def total(kind: str, count: int) -> str:
-    noun = {"activites": ("activité", "activités"), "beneficiaires": ("bénéficiaire", "bénéficiaires")}
+    noun = {
+        "activites": ("activité", "activités"),
+        "beneficiaires": ("bénéficiaire", "bénéficiaires"),
+    }
     singular, plural = noun.get(kind, ("ligne", "lignes"))
-    return f"{count:,}".replace(",", "\u202f") + " " + (singular if count <= 1 else plural)  # "0 activité"
+    return (
+        f"{count:,}".replace(",", "\u202f") + " " + (singular if count <= 1 else plural)
+    )  # "0 activité"

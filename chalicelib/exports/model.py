@@ -18,9 +18,7 @@ from chalicelib.domain.vocab import Vocabulary
 
 PARIS = ZoneInfo("Europe/Paris")
 
-KINDS = Vocabulary(
-    "export_kind", (("activites", "Activités"), ("beneficiaires", "Bénéficiaires"))
-)
+KINDS = Vocabulary("export_kind", (("activites", "Activités"), ("beneficiaires", "Bénéficiaires")))
 FORMATS = Vocabulary("export_format", (("xlsx", "Excel (.xlsx)"), ("csv", "CSV (.csv)")))
 SCOPES = Vocabulary(
     "export_scope",

@@ -45,6 +45,9 @@ from chalicelib.exports.writers import Sheet, Spool, write_csv, write_xlsx
 
 RETRY_DELAY_SECONDS = 30  # × the attempt number
 NAMES_CHUNK = 100  # activities whose people's names are read in one batch
+# Activities are read in pages of ~2 000 items (DynamoDB stops a page at 1 MB anyway): ten
+# times fewer round trips than the lists' pages.
+READ_BATCH = 1000
 
 
 class WorkerStore(Protocol):
@@ -88,7 +91,7 @@ class Plan:
     rows: Iterator[tuple[Any, ...]]
 
 
-class Retry(Exception):  # noqa: N818 - a signal, not an error of ours
+class Retry(Exception):
     """The message must come back (the handler reports it failed)."""
 
 
@@ -317,3 +320,14 @@ def on_export_messages(event: Any) -> dict[str, list[dict[str, str]]]:
     if failed and len(failed) == len(records):
         raise Retry(f"{len(failed)} export message(s) to deliver again")
     return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}
+
+
+def log_event(
+    message: str, level: str = "info", exc: BaseException | None = None, **keys: Any
+) -> None:
+    """Export log lines: ids, counts and error types only (never names, filters or notes)."""
+    from chalicelib import observability
+
+    if exc is not None:
+        keys["frames"] = observability.frames(exc)
+    getattr(observability.logger(), level)(message, **keys)

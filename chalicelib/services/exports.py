@@ -12,13 +12,15 @@ import secrets
 from collections.abc import Callable, Container
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from chalicelib.domain import vocab
 from chalicelib.domain.activites import Filtres
+from chalicelib.domain.beneficiaires import Beneficiaire
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.domain.ids import looks_like_id, new_id
 from chalicelib.domain.mediateurs import ROLE_GESTIONNAIRE, Mediateur
+from chalicelib.domain.recherche import sort_key_nom
 from chalicelib.exports.model import (
     FORMATS,
     KINDS,
@@ -43,7 +45,7 @@ STRUCTURE_ACTIVITES = "Seules les activités peuvent être exportées pour toute
 class ExportStore(Protocol):
     def create(self, export: Export) -> Export: ...
     def find(self, scope: str, owner: str, export_id: str) -> Export | None: ...
-    def list(self, scope: str, owner: str, limit: int = 50) -> list[Export]: ...
+    def recent(self, scope: str, owner: str, limit: int = 50) -> list[Export]: ...
     def fail(self, export: Export, raison: str, now: datetime) -> Export | None: ...
 
 
@@ -179,9 +181,9 @@ class ExportService:
 
     def list(self, mediateur: Mediateur) -> list[Export]:
         """The mediator's own exports, and for a gestionnaire their structure's; newest first."""
-        found = self._store.list("mediateur", mediateur.id)
+        found = self._store.recent("mediateur", mediateur.id)
         if is_gestionnaire(mediateur) and mediateur.siret:
-            found += self._store.list("structure", mediateur.siret)
+            found += self._store.recent("structure", mediateur.siret)
         return sorted(found, key=lambda e: (e.cree_le, e.id), reverse=True)
 
     def get(self, mediateur: Mediateur, export_id: str) -> Export:
@@ -213,3 +215,27 @@ class ExportService:
         if export.statut_affiche(self.now()) != PRET:
             return None
         return self._links.url(export.cle, export.filename, export.content_type)
+
+
+# --- what the worker reads -----------------------------------------------------------------------
+
+MAX_SEARCH_EXPORT = 5000  # a search export: the best matches, as many as a mediator follows
+
+
+class _Search(Protocol):
+    def search(self, mediateur_id: str, q: str, limit: int = ...) -> Any: ...
+
+
+class _Everyone(Protocol):
+    def all_active(self, mediateur_id: str) -> list[Beneficiaire]: ...
+
+
+def beneficiaries_for_export(
+    search: _Search, everyone: _Everyone, mediateur_id: str, q: str
+) -> list[Beneficiaire]:
+    """The current search's matches (by relevance, like the page), or every beneficiary sorted
+    by name. One partition read: a few thousand people at most per mediator."""
+    if q.strip():
+        return list(search.search(mediateur_id, q, limit=MAX_SEARCH_EXPORT).items)
+    people = everyone.all_active(mediateur_id)
+    return sorted(people, key=lambda b: sort_key_nom(b.data.prenom, b.data.nom))

@@ -15,6 +15,7 @@ en_attente, before a retry), `fail` (→ echec; never over pret).
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
@@ -30,9 +31,9 @@ from pynamodb.models import Model
 
 from chalicelib.domain.errors import NotFound
 from chalicelib.exports.model import (
+    ECHEC,
     EN_ATTENTE,
     EN_COURS,
-    ECHEC,
     ITEM_TTL,
     PRET,
     Export,
@@ -163,7 +164,7 @@ class DynamoExportStore:
             raise NotFound(export_id)
         return found
 
-    def list(self, scope: str, owner: str, limit: int = 50) -> list[Export]:
+    def recent(self, scope: str, owner: str, limit: int = 50) -> list[Export]:
         """Newest first."""
         items = ExportItem.query(
             partition(scope, owner), scan_index_forward=False, limit=limit, page_size=limit
@@ -219,7 +220,9 @@ class DynamoExportStore:
 
     def release(self, export: Export) -> None:
         """Back in the queue's hands before another attempt."""
-        self._update(_key(export), [ExportItem.statut.set(EN_ATTENTE)], ExportItem.statut == EN_COURS)
+        self._update(
+            _key(export), [ExportItem.statut.set(EN_ATTENTE)], ExportItem.statut == EN_COURS
+        )
 
     def fail(self, export: Export, raison: str, now: datetime) -> Export | None:
         return self._update(
@@ -255,8 +258,7 @@ class S3ExportFiles:
                 "ServerSideEncryption": "AES256",
             },
         )
-        head = self._client.head_object(Bucket=self._bucket, Key=key)
-        return int(head["ContentLength"])
+        return os.path.getsize(path)
 
     def url(self, key: str, filename: str, content_type: str) -> str:
         """A SigV4 presigned GET, valid a few minutes, that makes browsers save the file."""
@@ -287,4 +289,3 @@ class SqsExportQueue:
         self._client.change_message_visibility(
             QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
         )
-

@@ -11,6 +11,7 @@ from pydantic.json_schema import models_json_schema
 
 from chalicelib.schemas.activites import ActiviteIn, ActiviteOut, ActivitesPage
 from chalicelib.schemas.beneficiaires import BeneficiaireIn, BeneficiaireOut, BeneficiairesPage
+from chalicelib.schemas.exports import ExportIn, ExportOut, ExportsPage
 from chalicelib.schemas.lieux import LieuIn
 
 
@@ -114,6 +115,9 @@ MODELS: tuple[type[BaseModel], ...] = (
     BeneficiaireIn,
     BeneficiaireOut,
     BeneficiairesPage,
+    ExportIn,
+    ExportOut,
+    ExportsPage,
     LieuIn,
     LieuOut,
     Moi,
@@ -283,6 +287,28 @@ def _paths() -> dict[str, Any]:
                 "summary": "Créer un bénéficiaire",
                 "requestBody": beneficiaire_body,
                 "responses": _ok("201", BeneficiaireOut, "Créé"),
+            },
+        },
+        "/api/exports": {
+            "get": {
+                "summary": "Mes exports (et, pour un gestionnaire, ceux de sa structure)",
+                "responses": _ok("200", ExportsPage, "Les plus récents d'abord"),
+            },
+            "post": {
+                "summary": "Demander un export (préparé en arrière-plan)",
+                "description": "`kind` : activites (filtres de la liste) ou beneficiaires"
+                " (`filters.q`, la recherche) ; `scope` structure réservé aux gestionnaires"
+                " (403 sinon). Le fichier est prêt quand `statut` vaut pret : `url` est alors"
+                " un lien signé valable quelques minutes.",
+                "requestBody": {"required": True, **_json(_ref(ExportIn))},
+                "responses": _ok("202", ExportOut, "Demandé (en attente)"),
+            },
+        },
+        "/api/exports/{id}": {
+            "parameters": ID,
+            "get": {
+                "summary": "Un export : statut, progression et, s'il est prêt, `url`",
+                "responses": _ok("200", ExportOut, "Export"),
             },
         },
         "/api/beneficiaires/{id}": {

@@ -28,7 +28,6 @@ LIEU_LABELS = {
 # Sections delivered by later work; until then they say so instead of answering 404.
 UPCOMING = {
     "/partenaires": "Mes partenaires",
-    "/exports": "Mes exports",
 }
 
 

@@ -1,0 +1,310 @@
+"""Mes exports (SPEC §6): ask for an export, follow it, download it; and the JSON API.
+
+- `GET /exports`                     the list (refreshes itself while an export is being prepared)
+- `GET /exports?kind=activites&…`    the confirmation form: the list's filters (or the search),
+                                     the format; for a gestionnaire, the structure as a whole
+- `POST /exports?kind=…&…`           ask (the filters travel in the URL, as on the list page)
+- `GET /exports/{id}/telecharger`    checks who asks, then 302 to a presigned S3 link
+- `GET|POST /api/exports`, `GET /api/exports/{id}`
+Handlers are wiring: parse, call the service, render.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from chalice import Blueprint, Response
+
+from chalicelib.domain.activites import Filtres
+from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.domain.mediateurs import Profile
+from chalicelib.exports import columns as cols
+from chalicelib.exports.model import FORMATS, KINDS, PARIS, SCOPES, STATUTS, Export, ExportRequest
+from chalicelib.services.exports import MAX_QUERY, ExportExpire, ExportPasPret, is_gestionnaire
+from chalicelib.web.context import current
+from chalicelib.web.errors import json_error
+from chalicelib.web.http import json_response, redirect
+from chalicelib.web.pages_common import FLASH, render_page
+from chalicelib.web.routing import api, page
+
+bp = Blueprint(__name__)
+
+FLASH.update(
+    {
+        "export_demande": "Votre export est en préparation. Cette page se met à jour toute"
+        " seule ; vous pouvez aussi la quitter et revenir plus tard.",
+    }
+)
+REFRESH_SECONDS = 3
+LABELS = {"format": "Format", "scope": "Périmètre", "kind": "Export"}
+BADGES = {
+    "en_attente": "fr-badge--info",
+    "en_cours": "fr-badge--new",
+    "pret": "fr-badge--success",
+    "echec": "fr-badge--error",
+    "expire": "",
+}
+
+
+def _profile() -> Profile:
+    account = current().account
+    assert account is not None  # guaranteed by @page / @api
+    return account.profile
+
+
+# --- view models ----------------------------------------------------------------------------------
+
+
+def quand_fr(value: datetime) -> str:
+    from chalicelib.web.render import date_fr
+
+    local = value.astimezone(PARIS)
+    return f"{date_fr(local)} à {local.strftime('%H:%M')}"
+
+
+def taille_fr(size: int | None) -> str:
+    if size is None:
+        return ""
+    if size < 1024:
+        return f"{size} octets"
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} Ko"
+    return f"{size / (1024 * 1024):.1f} Mo".replace(".", ",")
+
+
+def nombre_fr(count: int) -> str:
+    return f"{count:,}".replace(",", "\u202f")
+
+
+@dataclass(frozen=True)
+class ExportVue:
+    export: Export
+    titre: str
+    statut: str
+    libelle: str
+    badge: str
+    demande: str
+    criteres: str
+    lignes: str
+    taille: str
+    raison: str | None
+    expire_le: str
+    telecharger: str
+    partage: str | None  # the absolute link to hand to the structure's other gestionnaires
+
+    @property
+    def en_preparation(self) -> bool:
+        return self.statut in ("en_attente", "en_cours")
+
+
+def _titre(export: Export) -> str:
+    what = "Activités de la structure" if export.scope == "structure" else KINDS.label(export.kind)
+    return f"{what} — {FORMATS.label(export.format)}"
+
+
+def _criteres(kind: str, filtres: Filtres, q: str, profile: Profile, names: dict[str, str]) -> str:
+    """The filters (or the search) in one French line, with the lieu's and person's names."""
+    if kind == "beneficiaires":
+        return cols.resume_recherche(q)
+    lieux = {lieu.id: lieu.nom for lieu in profile.lieux}
+    personne = names.get(filtres.beneficiaire) if filtres.beneficiaire else None
+    return cols.resume_filtres(filtres, lieux.get(filtres.lieu or ""), personne)
+
+
+def _lignes(export: Export, statut: str) -> str:
+    unit = "ligne" if export.lignes <= 1 else "lignes"
+    if statut == "en_cours":
+        return f"{nombre_fr(export.lignes)} {unit} lues"
+    if statut in ("pret", "expire") and export.termine_le:
+        return f"{nombre_fr(export.lignes)} {unit}"
+    return ""
+
+
+def vue(export: Export, now: datetime, profile: Profile, names: dict[str, str]) -> ExportVue:
+    statut = export.statut_affiche(now)
+    path = f"/exports/{export.id}/telecharger"
+    public = current().container.settings.public_url.rstrip("/")
+    return ExportVue(
+        export=export,
+        titre=_titre(export),
+        statut=statut,
+        libelle=STATUTS.label(statut),
+        badge=BADGES[statut],
+        demande=quand_fr(export.cree_le),
+        criteres=_criteres(export.kind, export.filtres, export.q, profile, names),
+        lignes=_lignes(export, statut),
+        taille=taille_fr(export.taille) if statut == "pret" else "",
+        raison=export.raison_affichee(now) if statut == "echec" else None,
+        expire_le=quand_fr(export.expire_le()),
+        telecharger=path,
+        partage=public + path if export.scope == "structure" and statut == "pret" else None,
+    )
+
+
+def _names_of(ids: set[str]) -> dict[str, str]:
+    """Names of the mediator's own people used as filters (one batch read)."""
+    if not ids:
+        return {}
+    found = current().container.beneficiaries.names(_profile().mediateur.id, ids)
+    return {i: b.nom_complet for i, b in found.items()}
+
+
+def _filter_people(exports: list[Export]) -> set[str]:
+    me = _profile().mediateur.id
+    return {
+        e.filtres.beneficiaire
+        for e in exports
+        if e.filtres.beneficiaire and e.scope == "mediateur" and e.owner == me
+    }
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+
+def _liste() -> Response:
+    service = current().container.exports
+    profile = _profile()
+    exports = service.list(profile.mediateur)
+    now = service.now()
+    names = _names_of(_filter_people(exports))
+    vues = [vue(e, now, profile, names) for e in exports]
+    return render_page(
+        "exports/liste.html",
+        exports=vues,
+        rafraichir=REFRESH_SECONDS if any(v.en_preparation for v in vues) else None,
+        gestionnaire=is_gestionnaire(profile.mediateur),
+    )
+
+
+def _demande(
+    kind: str, errors: dict[str, str] | None = None, valeurs: dict[str, str] | None = None
+) -> Response:
+    from chalicelib.web.activites import _query_string, filtres_from_query
+
+    state = current()
+    profile = _profile()
+    filtres, _ = filtres_from_query()
+    q = " ".join(state.query("q").split())[:MAX_QUERY]
+    valeurs = valeurs or {"format": "xlsx", "scope": state.query("portee") or "mediateur"}
+    names = _names_of({filtres.beneficiaire}) if filtres.beneficiaire else {}
+    qs = _query_string(filtres) if kind == "activites" else urlencode({"q": q} if q else {})
+    return render_page(
+        "exports/demande.html",
+        status=400 if errors else 200,
+        kind=kind,
+        kind_label=KINDS.label(kind),
+        criteres=_criteres(kind, filtres, q, profile, names),
+        action="/exports?" + urlencode({"kind": kind}) + (f"&{qs}" if qs else ""),
+        retour=(f"/{kind}?{qs}" if qs else f"/{kind}"),
+        formats=FORMATS.choices(),
+        scopes=SCOPES.choices(),
+        gestionnaire=is_gestionnaire(profile.mediateur) and kind == "activites",
+        filtres_personnels=bool(filtres.lieu or filtres.beneficiaire),
+        valeurs=valeurs,
+        errors=errors or {},
+        labels=LABELS,
+    )
+
+
+def _kind_or_404(kind: str) -> str:
+    if kind not in KINDS:
+        raise NotFound(kind)
+    return kind
+
+
+@page(bp, "/exports")
+def exports_page() -> Response:
+    kind = current().query("kind")
+    if kind:
+        return _demande(_kind_or_404(kind))
+    return _liste()
+
+
+@page(bp, "/exports", methods=("POST",))
+def exports_post() -> Response:
+    from chalicelib.web.activites import filtres_from_query
+
+    state = current()
+    kind = _kind_or_404(state.query("kind"))
+    profile = _profile()
+    filtres, _ = filtres_from_query()
+    valeurs = {"format": state.form.get("format"), "scope": state.form.get("scope") or "mediateur"}
+    request = ExportRequest(
+        kind=kind,
+        format=valeurs["format"],
+        scope=valeurs["scope"],
+        filtres=filtres,
+        q=" ".join(state.query("q").split())[:MAX_QUERY],
+    )
+    try:
+        state.container.exports.request(
+            profile.mediateur, {lieu.id for lieu in profile.lieux}, request
+        )
+    except ValidationFailed as exc:
+        return _demande(kind, errors=dict(exc.errors), valeurs=valeurs)
+    return redirect("/exports?message=export_demande")
+
+
+@page(bp, "/exports/{export_id}/telecharger")
+def exports_telecharger(export_id: str) -> Response:
+    state = current()
+    try:
+        telechargement = state.container.exports.download(_profile().mediateur, export_id)
+    except ExportExpire:
+        return render_page("exports/expire.html", status=410)
+    except ExportPasPret:
+        return redirect(f"/exports#export-{export_id}")
+    # The signed link must not leak through a Referer header (it is a bearer credential).
+    return Response(
+        body="",
+        status_code=302,
+        headers={"Location": telechargement.url, "Referrer-Policy": "no-referrer"},
+    )
+
+
+# --- JSON API -------------------------------------------------------------------------------------
+
+
+def _json(export: Export) -> dict[str, Any]:
+    from chalicelib.schemas.exports import export_json
+
+    service = current().container.exports
+    return export_json(export, service.now(), service.link(export))
+
+
+@api(bp, "/api/exports")
+def api_exports_list() -> Response:
+    exports = current().container.exports.list(_profile().mediateur)
+    return json_response({"items": [_json(e) for e in exports]})
+
+
+@api(bp, "/api/exports", methods=("POST",))
+def api_exports_create() -> Response:
+    from pydantic import ValidationError
+
+    from chalicelib.schemas.errors import french_errors
+    from chalicelib.schemas.exports import ExportIn
+
+    state = current()
+    if not isinstance(state.json, dict):
+        return json_error(422, {"corps": "Le corps de la requête doit être un objet JSON."})
+    try:
+        body = ExportIn.model_validate_json(state.request.raw_body or b"{}")
+    except ValidationError as exc:
+        return json_error(422, french_errors(exc))
+    profile = _profile()
+    export = state.container.exports.request(
+        profile.mediateur, {lieu.id for lieu in profile.lieux}, body.to_domain()
+    )
+    return json_response(
+        _json(export), status=202, headers={"Location": f"/api/exports/{export.id}"}
+    )
+
+
+@api(bp, "/api/exports/{export_id}")
+def api_exports_read(export_id: str) -> Response:
+    export = current().container.exports.get(_profile().mediateur, export_id)
+    return json_response(_json(export))
