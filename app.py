@@ -33,9 +33,14 @@ def verification_statistiques(event: Any) -> dict[str, int]:
     return daily_verification(event)
 
 
-# The queue is named by its logical name: the deployment template (infra/) sets the real ARN and
-# ReportBatchItemFailures; locally the pump maps "exports" to EXPORT_QUEUE_URL.
-@app.on_sqs_message(queue="exports", batch_size=1, name="exports")
+# A placeholder ARN whose last part is the logical queue name: the deployment template (infra/)
+# replaces it by the real queue's ARN (a plain string, so the merge replaces it instead of
+# mixing two intrinsic functions) and sets ReportBatchItemFailures; locally the pump maps
+# "exports" to EXPORT_QUEUE_URL.
+EXPORT_QUEUE_ARN = "arn:aws:sqs:eu-west-3:000000000000:exports"
+
+
+@app.on_sqs_message(queue_arn=EXPORT_QUEUE_ARN, batch_size=1, name="exports")
 def exports(event: Any) -> dict[str, list[dict[str, str]]]:
     from chalicelib.exports.worker import on_export_messages
 

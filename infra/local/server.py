@@ -84,7 +84,8 @@ def build_pumps(app: Any, state_dir: Path, invoke: Any) -> list[PumpThread]:
             )
             threads.append(PumpThread(pump))
         elif isinstance(source, SQSEventConfig):
-            url = queue_url(sqs, source.queue, prefix)
+            queue = source.queue or str(source.queue_arn).rsplit(":", 1)[-1]
+            url = queue_url(sqs, queue, prefix)
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
                 "QueueArn"
             ]
