@@ -49,4 +49,27 @@
   }
 
   document.querySelectorAll("[data-commune-picker]").forEach(enhancePicker);
+
+  // Shareable export links: a "Copier le lien" button next to the read-only field. Without JS
+  // (or without the clipboard API, e.g. on plain http) the field stays selectable by hand.
+  function enhanceCopy(input) {
+    if (!navigator.clipboard || !window.isSecureContext) { return; }
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "fr-btn fr-btn--secondary fr-btn--sm fr-mt-1w";
+    button.textContent = "Copier le lien";
+    var status = document.createElement("p");
+    status.className = "fr-hint-text";
+    status.setAttribute("role", "status");
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(input.value).then(
+        function () { status.textContent = "Lien copié."; },
+        function () { input.select(); status.textContent = "Copie impossible : sélectionnez le lien."; }
+      );
+    });
+    input.insertAdjacentElement("afterend", status);
+    input.insertAdjacentElement("afterend", button);
+  }
+
+  document.querySelectorAll("input[data-copier]").forEach(enhanceCopy);
 })();
