@@ -8,7 +8,7 @@ export PYTHONDONTWRITEBYTECODE ?=
 
 STAGE ?= dev
 
-.PHONY: install assets run test lint typecheck unit clean package loadtest
+.PHONY: install assets run test lint typecheck unit clean package loadtest lighthouse
 
 install: $(VENV)/.installed
 
@@ -20,7 +20,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 # Built, git-ignored artefacts: DSFR + our CSS/JS (from npm, pinned) and the communes reference.
 assets: install chalicelib/static/manifest.json chalicelib/data/communes.json.gz
 
-chalicelib/static/manifest.json: infra/build_assets.py $(wildcard assets/*)
+# The icon sheet is reduced to the icons the templates and code name: they are inputs too.
+chalicelib/static/manifest.json: infra/build_assets.py $(wildcard assets/*) \
+		$(shell find templates chalicelib/web -name '*.html' -o -name '*.py')
 	$(BIN)/python -m infra.build_assets
 
 chalicelib/data/communes.json.gz: infra/build_communes.py
@@ -54,6 +56,11 @@ package: assets
 # A bounded reporting peak against the local stack (not in CI): USERS=40 CRAS=10 by default.
 loadtest: assets
 	$(BIN)/python -m infra.loadtest --users $(or $(USERS),40) --cras $(or $(CRAS),10)
+
+# Lighthouse 12.2.3 (npm, pinned) in mobile mode on three key pages of a local app with demo data
+# (not in CI: the performance score depends on the machine). Reports in build/lighthouse/.
+lighthouse: assets
+	$(BIN)/python -m infra.lighthouse
 
 clean:
 	rm -rf build chalicelib/static chalicelib/data/communes.json.gz .pytest_cache .mypy_cache

@@ -21,6 +21,7 @@ import fnmatch
 import gzip
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import tarfile
@@ -57,6 +58,12 @@ DSFR_DIST_PATTERNS = (
 DSFR_EXTRA_FILES = {"LICENSE.md": "dsfr/LICENSE.md"}
 OUR_FILES = ("coop.css", "coop.js")
 
+# The icon utility sheet defines ~1 700 classes (355 KB, render-blocking); pages use a few dozen.
+# It is shipped reduced to the `fr-icon-*` classes named in our templates, code and scripts.
+ICONS_CSS = "dsfr/utility/icons/icons.min.css"
+ICON_SOURCES = ("templates/**/*.html", "chalicelib/**/*.py", "assets/*.js")
+ICON_CLASS = re.compile(r"\bfr-icon-[a-z0-9]+(?:-[a-z0-9]+)*")
+
 # Bump when the output layout changes, so the version (and every URL) changes with it.
 LAYOUT_REVISION = "1"
 VERSION_LENGTH = 12
@@ -89,6 +96,8 @@ def main() -> dict[str, object]:
     """Fetch DSFR if needed, build the output tree and return the manifest written."""
     tarball = fetch_dsfr(NPM_CACHE)
     sources = read_dsfr(tarball) | read_our_assets(OUR_ASSETS)
+    icons = subset_icons(sources[ICONS_CSS].decode("utf-8"), used_icons(ROOT))
+    sources[ICONS_CSS] = icons.encode("utf-8")
     files = {path: build_file(path, data) for path, data in sorted(sources.items())}
     version = content_version(sources)
     manifest = make_manifest(version, files)
@@ -160,6 +169,50 @@ def check_package_version(selected: dict[str, bytes]) -> None:
         raise SystemExit(f"expected DSFR {DSFR_VERSION}, tarball holds {package['version']}")
     if "dsfr/dsfr.min.css" not in selected or "dsfr/LICENSE.md" not in selected:
         raise SystemExit("DSFR tarball layout changed: dsfr.min.css or LICENSE.md missing")
+
+
+def used_icons(root: Path) -> set[str]:
+    """Every `fr-icon-…` class written in the templates, the Python code and our scripts."""
+    used: set[str] = set()
+    for pattern in ICON_SOURCES:
+        for path in root.glob(pattern):
+            if "static" not in path.relative_to(root).parts:
+                used.update(ICON_CLASS.findall(path.read_text(encoding="utf-8")))
+    return used
+
+
+def subset_icons(css: str, used: set[str]) -> str:
+    """Keep the licence comment and the rules (top level or inside @media) whose selectors name
+    a used icon class, each reduced to its selectors for used classes; drop emptied @media."""
+    licence = css[: css.index("*/") + 2] if css.startswith("/*") else ""
+    body = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+
+    def keep(selectors: str) -> str:
+        kept = [
+            sel
+            for sel in selectors.split(",")
+            if (match := ICON_CLASS.search(sel)) is not None and match.group(0) in used
+        ]
+        return ",".join(kept)
+
+    def rules(text: str) -> str:
+        out = []
+        for selectors, declarations in re.findall(r"([^{}]+)\{([^{}]*)\}", text):
+            kept = keep(selectors.strip())
+            if kept:
+                out.append(f"{kept}{{{declarations}}}")
+        return "".join(out)
+
+    out = []
+    position = 0
+    for media in re.finditer(r"(@media[^{]+)\{((?:[^{}]*\{[^{}]*\})*[^{}]*)\}", body):
+        out.append(rules(body[position : media.start()]))
+        inner = rules(media.group(2))
+        if inner:
+            out.append(f"{media.group(1).strip()}{{{inner}}}")
+        position = media.end()
+    out.append(rules(body[position:]))
+    return licence + "".join(out) + "\n"
 
 
 def read_our_assets(directory: Path) -> dict[str, bytes]:

@@ -412,3 +412,31 @@ def test_given_chalice_local_when_a_browser_fetches_the_css_then_gzip_bytes_arri
 def test_given_the_static_root_when_packaged_then_it_lives_inside_chalicelib() -> None:
     # `chalice package` ships only app.py, chalicelib/ and vendor/ (ARCHITECTURE §3).
     assert Path("chalicelib") in STATIC_ROOT.relative_to(Path(build_assets.ROOT)).parents
+
+
+def test_given_the_icon_sheet_when_built_then_it_defines_every_icon_the_app_names_and_little_else(
+    version: str,
+) -> None:
+    used = build_assets.used_icons(build_assets.ROOT)
+    assert {"fr-icon-add-line", "fr-icon-home-4-line"} <= used  # a template and the side menu
+    css = built_file(version, build_assets.ICONS_CSS).decode("utf-8")
+    for icon in used:
+        assert f".{icon}:before" in css, icon
+    assert ".fr-icon-virus-line" not in css
+    assert len(css) < 20_000
+
+
+def test_given_rules_at_top_level_and_in_media_when_subsetting_then_only_used_selectors_remain() -> (
+    None
+):
+    css = (
+        "/*! licence */.fr-icon-a-line:before,.fr-icon-b-line:before{mask:url(a.svg)}"
+        ".fr-icon-c-line:before{mask:url(c.svg)}"
+        "@media (min-width:36em){/*! sm */}"
+        "@media screen and (min-width:0\\0){.fr-icon-a-line:before{background:url(a.svg)}"
+        ".fr-icon-c-line:before{background:url(c.svg)}}"
+    )
+    assert build_assets.subset_icons(css, {"fr-icon-a-line"}) == (
+        "/*! licence */.fr-icon-a-line:before{mask:url(a.svg)}"
+        "@media screen and (min-width:0\\0){.fr-icon-a-line:before{background:url(a.svg)}}\n"
+    )
