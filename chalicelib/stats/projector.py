@@ -3,10 +3,12 @@
 Recompute-on-change: a record only says *which* (mediator, month) buckets may have changed —
 the old image's month and the new image's month. Each of them is recomputed from the stored
 activities (strongly consistent read) and written only if nobody wrote it since it was read
-(version `v`). So duplicates, retries, any order across shards, partial batch failures and
-concurrent edits all converge on "bucket == recomputation": a stale computation can never
-overwrite a fresher one, and the record of the last change always triggers a computation that
-reads it.
+(version `v`); a computation that finds the bucket right still bumps the version. So
+duplicates, retries, any order across shards, partial batch failures and concurrent edits all
+converge on "bucket == recomputation": a stale computation can never overwrite a fresher one
+(not even one that concluded "nothing to change"), and the record of the last change always
+triggers a computation that reads it. The in-memory property test
+(tests/unit/test_projector_property.py) found the "nothing to change" race.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ MAX_ATTEMPTS = 5
 class StatsStore(Protocol):
     def bucket(self, mediateur_id: str, month: str) -> tuple[Bucket, int]: ...
     def save_bucket(self, mediateur_id: str, month: str, bucket: Bucket, expected: int) -> None: ...
+    def confirm_bucket(self, mediateur_id: str, month: str, expected: int) -> None: ...
     def touch(self, mediateur_ids: Iterable[str], day: date) -> None: ...
 
 
@@ -97,15 +100,22 @@ class Projector:
 
         du, au = month_bounds(month)
         for _ in range(self._max_attempts):
+            # The bucket (and its version) first, the activities second: a computation that
+            # saves under this version read every activity write whose own computation ended
+            # before it, and any later one bumps the version (see `confirm_bucket`).
             current, version = self._store.bucket(mediateur_id, month)
             fresh = bucket_of(self._reader.activities(mediateur_id, du, au))
-            if bucket_to_map(fresh) == bucket_to_map(current):
-                return False
+            changed = bucket_to_map(fresh) != bucket_to_map(current)
             try:
-                self._store.save_bucket(mediateur_id, month, fresh, version)
+                if changed:
+                    self._store.save_bucket(mediateur_id, month, fresh, version)
+                else:
+                    # Right as it is, yet the version must move: a slower computation that
+                    # read the activities before this one must not save over it.
+                    self._store.confirm_bucket(mediateur_id, month, version)
             except StaleBucket:
                 continue  # someone else computed it meanwhile: read again
-            return True
+            return changed
         raise StaleBucketsError(mediateur_id, month)
 
     def handle(self, records: list[Mapping[str, Any]]) -> list[str]:

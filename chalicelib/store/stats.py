@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
 from chalicelib.domain.activites import Activite, Filtres
@@ -106,6 +106,28 @@ class DynamoStatsStore:
         try:
             item.save(condition=condition)
         except PutError as exc:
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                raise StaleBucket(month) from None
+            raise
+
+    def confirm_bucket(self, mediateur_id: str, month: str, expected: int) -> None:
+        """A recomputation found the bucket right: still bump its version, unless another
+        computation wrote it since it was read. Every recomputation ending in a write is what
+        makes the version check sound: a computation that read the activities before a later
+        write can then never save over one that read them after (README, statistics design)."""
+        if expected == 0:
+            self.save_bucket(mediateur_id, month, {}, 0)
+            return
+        item = BucketItem(_med(mediateur_id), "M#" + month)
+        try:
+            item.update(
+                actions=[
+                    BucketItem.v.set(expected + 1),
+                    BucketItem.at.set(datetime.now(UTC).isoformat(timespec="seconds")),
+                ],
+                condition=BucketItem.v == expected,
+            )
+        except UpdateError as exc:
             if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
                 raise StaleBucket(month) from None
             raise

@@ -157,6 +157,11 @@ class FlakyStatsStore:
             raise Throttled(month)
         self.real.save_bucket(mediateur_id, month, bucket, expected)
 
+    def confirm_bucket(self, mediateur_id: str, month: str, expected: int) -> None:
+        if self._fails(self.p):
+            raise Throttled(month)
+        self.real.confirm_bucket(mediateur_id, month, expected)
+
     def touch(self, mediateur_ids: Any, day: date) -> None:
         if self._fails(self.crash):
             raise Throttled("touch")
@@ -580,18 +585,20 @@ def world(container: Any, tail: StreamTail) -> World:
     return new_world(container, tail)
 
 
-def test_given_a_record_delivered_twice_then_counted_once_and_the_second_delivery_writes_nothing(
+def test_given_a_record_delivered_twice_then_counted_once_and_the_content_is_not_rewritten(
     world: World,
 ) -> None:
     world.create(individuel(world, 1, beneficiaire_id=world.people[0]))
     records = world.collect()
 
     assert deliver(world, records) == []
-    _, version = world.container._stats_store.bucket(world.mediateur_id, f"{YEAR}-01")
+    content, version = world.container._stats_store.bucket(world.mediateur_id, f"{YEAR}-01")
     assert deliver(world, records) == []
-    assert deliver(world, records + records) == []
+    assert deliver(world, records + records) == []  # one recomputation per month and batch
 
-    assert world.container._stats_store.bucket(world.mediateur_id, f"{YEAR}-01")[1] == version
+    after, new_version = world.container._stats_store.bucket(world.mediateur_id, f"{YEAR}-01")
+    assert after == content
+    assert new_version == version + 2  # confirmed (version bumped), content left as it was
     world.assert_exact([Selection()])
 
 
