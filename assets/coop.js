@@ -72,4 +72,50 @@
   }
 
   document.querySelectorAll("input[data-copier]").forEach(enhanceCopy);
+
+  // Mes exports while a file is being prepared: fetch the page again every few seconds and swap
+  // the cards whose status changed, announcing them in the status line. No page reload (the
+  // focus and the reading position stay); without JS the page offers an "Actualiser" link.
+  function statusOf(card) {
+    var badge = card.querySelector("[data-statut]");
+    return badge ? badge.getAttribute("data-statut") : "";
+  }
+
+  function watchExports(box) {
+    var seconds = parseInt(box.getAttribute("data-rafraichir"), 10) || 3;
+    var status = box.querySelector("[role=status]");
+    var fallback = box.querySelector(".coop-no-js-only");
+    if (!window.fetch || !window.DOMParser || !status) { return; }
+    function swap(fresh) {
+      var changed = [];
+      document.querySelectorAll(".coop-export[id]").forEach(function (card) {
+        var next = fresh.getElementById(card.id);
+        if (!next || statusOf(next) === statusOf(card)) { return; }
+        var imported = document.importNode(next, true);
+        card.replaceWith(imported);
+        imported.querySelectorAll("input[data-copier]").forEach(enhanceCopy);
+        var title = imported.querySelector(".fr-card__title");
+        var badge = imported.querySelector("[data-statut]");
+        changed.push((title ? title.textContent.trim() : "Export") + " : " + (badge ? badge.textContent.trim() : ""));
+      });
+      if (changed.length) { status.textContent = changed.join(". ") + "."; }
+    }
+    function poll() {
+      fetch(window.location.pathname, { headers: { Accept: "text/html" }, credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          swap(fresh);
+          if (fresh.querySelector("[data-rafraichir]")) {
+            setTimeout(poll, seconds * 1000);
+          } else if (fallback) {
+            fallback.remove();
+          }
+        })
+        .catch(function () { setTimeout(poll, seconds * 3000); });  // offline: try again later
+    }
+    setTimeout(poll, seconds * 1000);
+  }
+
+  document.querySelectorAll("[data-rafraichir]").forEach(watchExports);
 })();

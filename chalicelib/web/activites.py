@@ -327,6 +327,7 @@ def activite_detail(activite_id: str) -> Response:
         d=activite.data,
         lieux=_lieux_par_id(),
         communes=current().container.communes(),
+        personnes=people_of([activite]),
     )
 
 

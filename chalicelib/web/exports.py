@@ -34,8 +34,8 @@ bp = Blueprint(__name__)
 
 FLASH.update(
     {
-        "export_demande": "Votre export est en préparation. Cette page se met à jour toute"
-        " seule ; vous pouvez aussi la quitter et revenir plus tard.",
+        "export_demande": "Votre export est en préparation. Il sera prêt ici dans quelques"
+        " instants ; vous pouvez aussi quitter cette page et revenir plus tard.",
     }
 )
 REFRESH_SECONDS = 3

@@ -27,7 +27,7 @@ from tests.integration.test_exports import (
 )
 
 NOBODY = "0000000000zzzzzzzzzzzzzzzz"
-REFRESH = '<meta http-equiv="refresh" content="3; url=/exports">'
+REFRESH = 'data-rafraichir="3"'
 
 
 def _action(page: Any) -> str:
@@ -66,7 +66,12 @@ def test_exporter_on_the_activities_list_keeps_the_filters_up_to_mes_exports(
     assert done.status == 303 and done.location == "/exports?message=export_demande"
     page = browser.get(done.location)
     assert "Votre export est en préparation" in page.plain
-    assert REFRESH in page.text  # no JavaScript needed
+    assert REFRESH in page.text  # coop.js checks again; without it, a link
+    assert (
+        '<a class="fr-btn fr-btn--secondary fr-icon-refresh-line fr-btn--icon-left" href="/exports">Actualiser la page</a>'
+        in page.text
+    )
+    assert 'http-equiv="refresh"' not in page.text
     assert "En attente" in page.plain
     assert "Activités — CSV (.csv)" in page.plain
     assert "Type : Atelier collectif" in page.plain
