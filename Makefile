@@ -38,7 +38,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: assets lint typecheck
+# The browser suite (tests/browser) drives Debian's Chromium through Playwright (never
+# `playwright install`): a fresh CI machine gets it from apt (run as root).
+.PHONY: chromium
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+test: assets lint typecheck chromium
 	$(BIN)/python -m pytest
 
 # Deployable artefacts in build/$(STAGE)/: sam.json (chalice output merged with the generated
