@@ -218,18 +218,18 @@ def invisible_focus(page: Any) -> list[str]:
     return problems
 
 
-def error_summary_problems(page: Any, *, javascript: bool) -> list[str]:
-    """After a failing submission: a focused (JS) or leading (no JS) summary linking to fields."""
+def error_summary_problems(page: Any) -> list[str]:
+    """After a failing submission: a focused summary, before every field, linking to them."""
     problems: list[str] = []
     summary = page.locator("#resume-erreurs")
     if summary.count() != 1:
         return ["no error summary (#resume-erreurs)"]
     if not page.title().startswith("Erreur"):
         problems.append(f"the title does not start with « Erreur » ({page.title()})")
-    if javascript:
-        focused = page.evaluate("() => document.activeElement && document.activeElement.id")
-        if focused != "resume-erreurs":
-            problems.append(f"the error summary is not focused (focus on {focused!r})")
+    # `autofocus` is HTML, not script: the summary must get the focus with JavaScript off too.
+    focused = page.evaluate("() => document.activeElement && document.activeElement.id")
+    if focused != "resume-erreurs":
+        problems.append(f"the error summary is not focused (focus on {focused!r})")
     first = page.evaluate(
         """() => {
           const summary = document.getElementById('resume-erreurs');

@@ -74,7 +74,7 @@ class Journey:
         """Post the form as it is: it must come back with a usable error summary."""
         self.page.locator("main button.coop-submit").click()
         self.page.wait_for_load_state("load")
-        for problem in error_summary_problems(self.page, javascript=self.javascript):
+        for problem in error_summary_problems(self.page):
             self.audit.add(f"{self.mode} {name}", problem)
         self.check(name)
 
