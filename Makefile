@@ -8,7 +8,7 @@ export PYTHONDONTWRITEBYTECODE ?=
 
 STAGE ?= dev
 
-.PHONY: install assets run test lint typecheck unit clean package loadtest lighthouse
+.PHONY: install assets run test lint typecheck unit clean package loadtest bench lighthouse
 
 install: $(VENV)/.installed
 
@@ -67,6 +67,12 @@ loadtest: assets
 # (not in CI: the performance score depends on the machine). Reports in build/lighthouse/.
 lighthouse: assets
 	$(BIN)/python -m infra.lighthouse
+
+# Performance ratios that matter (not in CI, ~12 minutes): bench/results.json and a table.
+# Case 2 imports the app from the production package, built here first.
+bench: assets
+	$(MAKE) package STAGE=prod
+	$(BIN)/python -m bench $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf build chalicelib/static chalicelib/data/communes.json.gz .pytest_cache .mypy_cache
