@@ -28,7 +28,7 @@ NARROW = {"width": 320, "height": 640}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 MIN_TARGET = 24  # WCAG 2.2 SC 2.5.8 (AA)
 MIN_PRIMARY_HEIGHT = 44  # our rule for the main button of a form (thumb on a phone)
-MAX_TABS = 40
+MAX_TABS = 30
 
 AXE_RUN = """
 async (tags) => {
@@ -123,6 +123,43 @@ FOCUS_STATE = """
 }
 """
 
+# Buttons whose visible label is cut off: the DSFR turns a button with an icon into an icon-only
+# square (overflow hidden, 2rem wide) unless its group says where the icon goes.
+CLIPPED_LABELS = """
+() => [...document.querySelectorAll('.fr-btn, .fr-link')]
+  .filter(el => el.getBoundingClientRect().width > 0 && !el.closest('.fr-sr-only'))
+  .map(el => ({el, label: [...el.childNodes].filter(n => n.nodeType === Node.TEXT_NODE)
+    .map(n => n.textContent).join('').trim()}))
+  .filter(({el, label}) => label && getComputedStyle(el).overflow !== 'visible' &&
+    el.scrollWidth > el.clientWidth + 1)
+  .map(({el, label}) => `"${label}" shows ${el.clientWidth}px of ${el.scrollWidth}px`)
+"""
+
+# Form conventions: digits get the numeric keypad (never type=number), groups of choices sit in a
+# fieldset with a legend, and a beneficiary's name is never autofilled with the mediator's own.
+FORM_HYGIENE = """
+() => {
+  const problems = new Set();
+  for (const i of document.querySelectorAll('main input[type=number]')) {
+    problems.add(`#${i.id} is type=number (use type=text inputmode=numeric)`);
+  }
+  for (const i of document.querySelectorAll('main input[pattern="[0-9]*"]:not([inputmode=numeric])')) {
+    problems.add(`#${i.id} takes digits without inputmode=numeric`);
+  }
+  for (const i of document.querySelectorAll('main input[type=radio], main input[type=checkbox]')) {
+    const group = document.querySelectorAll(`main input[name="${CSS.escape(i.name)}"]`).length > 1;
+    const fieldset = i.closest('fieldset');
+    if (group && !(fieldset && fieldset.querySelector(':scope > legend'))) {
+      problems.add(`choices "${i.name}" are not in a fieldset with a legend`);
+    }
+  }
+  for (const i of document.querySelectorAll('form.coop-beneficiaire #prenom, form.coop-beneficiaire #nom')) {
+    if (i.getAttribute('autocomplete') !== 'off') problems.add(`#${i.id} (a beneficiary's name) lacks autocomplete=off`);
+  }
+  return [...problems];
+}
+"""
+
 OVERFLOW = """
 () => {
   const root = document.scrollingElement;
@@ -157,8 +194,11 @@ class Audit:
             found += axe_violations(page, self.axe_source)
         found += [f"target too small: {p}" for p in page.evaluate(SMALL_TARGETS, MIN_TARGET)]
         found += [f"primary button: {p}" for p in page.evaluate(SMALL_PRIMARY, MIN_PRIMARY_HEIGHT)]
+        found += [f"form: {p}" for p in page.evaluate(FORM_HYGIENE)]
+        found += [f"label cut off: {p}" for p in page.evaluate(CLIPPED_LABELS)]
         found += overflow_at_320(page)
-        if focus:
+        # Focus rings are pure CSS: the JavaScript run covers them (this keeps the suite fast).
+        if focus and self.javascript:
             found += invisible_focus(page)
         if found:
             self.problems.setdefault(name, []).extend(found)

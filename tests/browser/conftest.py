@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Stack:
+    base_url: str
+    process: subprocess.Popen[bytes]
+
+
 @pytest.fixture(scope="session")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def base_url(stack: Stack) -> str:
+    return stack.base_url
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """`python -m infra.local run` (no demo data, no reloader) on free loopback ports."""
     state = tmp_path_factory.mktemp("browser-stack")
     port, idp_port = free_port(), free_port()
@@ -72,7 +84,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, proc, log_path)
-        yield base
+        yield Stack(base, proc)
     finally:
         stop(proc)
 
@@ -143,3 +155,31 @@ def new_context(browser: Any, base_url: str, *, javascript: bool = True, **optio
     )
     context.set_default_timeout(10_000)
     return context
+
+
+def grant_gestionnaire(stack: Stack, email: str) -> None:
+    """The ops command (`python -m chalicelib.stats grant`) against the stack's embedded AWS.
+
+    The moto endpoint is chosen by the stack at start-up; its app child process has it in its
+    environment (Linux /proc), like every other setting of the app.
+    """
+    env = dict(os.environ)
+    env.update(app_environment(stack.process.pid))
+    subprocess.run(
+        [sys.executable, "-m", "chalicelib.stats", "grant", "--email", email],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
+def app_environment(parent: int) -> dict[str, str]:
+    wanted = ("STAGE", "AWS_", "TABLE_PREFIX", "EXPORT_")
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    for child in children:
+        raw = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
+        env = dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+        if "AWS_ENDPOINT_URL" in env:
+            return {k: v for k, v in env.items() if k.startswith(wanted)}
+    raise AssertionError("the stack's app process (with AWS_ENDPOINT_URL) was not found")

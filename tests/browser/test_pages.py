@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.browser.checks import Audit, error_summary_problems
-from tests.browser.conftest import new_context, new_email
+from tests.browser.conftest import Stack, grant_gestionnaire, new_context, new_email
 
 pytestmark = pytest.mark.browser
 
@@ -171,6 +171,15 @@ def test_signed_in_pages(
     submit(page)
     assert page.locator("#notes-alerte").count() == 1
     audit.check(page, "individuel alerte notes sensibles")
+
+    # The session ends while a form is open: the post lands on "session expirée", input kept.
+    page.goto("/activites/nouvelle/demarche")
+    tap(page, "duree-45")
+    page.context.clear_cookies()
+    submit(page)
+    assert page.get_by_role("heading", level=1).inner_text() == "Votre session a expiré"
+    assert page.locator('input[type=hidden][name=duree][value="45"]').count() == 1
+    audit.check(page, "session expiree")
     audit.assert_clean()
 
 
@@ -197,6 +206,37 @@ def test_signed_out_pages(browser: Any, base_url: str, axe_source: str, screensh
         page.wait_for_url(re.compile(r"/deconnexion/retour"))
         audit.check(page, "deconnecte")
         assert page.get_by_role("heading", level=1).count() == 1
+    finally:
+        context.close()
+    audit.assert_clean()
+
+
+def test_structure_pages(browser: Any, stack: Stack, axe_source: str, screenshots: Path) -> None:
+    """A gestionnaire de structure (granted with the ops command) and their pages."""
+    audit = Audit(axe_source, screenshots)
+    context = new_context(browser, stack.base_url)
+    page = context.new_page()
+    email = new_email("gestion")
+    try:
+        page.goto(f"/connexion?login_hint={email}")
+        grant_gestionnaire(stack, email)
+        visit_all(
+            audit,
+            page,
+            [
+                ("structure statistiques", "/structure/statistiques"),
+                ("structure gestionnaires", "/structure/gestionnaires"),
+                ("structure export demande", "/exports?kind=activites&portee=structure"),
+            ],
+        )
+        failing_form(
+            audit,
+            page,
+            "structure gestionnaires erreurs",
+            "/structure/gestionnaires",
+            lambda p: p.locator("#email").fill("personne@ailleurs.example"),
+        )
+        assert "Aucun médiateur de votre structure" in page.locator("main").inner_text()
     finally:
         context.close()
     audit.assert_clean()
