@@ -215,18 +215,21 @@ class Journey:
         self.check("beneficiaire profil")
 
     def check_statistics(self) -> None:
-        """The stream pump feeds the statistics within a moment: reload until they show."""
+        """The stream pump feeds the statistics within a moment: reload until all three count."""
         page = self.page
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while True:
             page.goto("/statistiques")
-            numbers = page.locator(".coop-chiffre").all_inner_texts()
-            if numbers or time.monotonic() > deadline:
+            figures = read_figures(page)
+            if figures.get("Accompagnements") == "10" or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-        summary = " | ".join(" ".join(n.split()) for n in numbers)
         # 1 individuel + 1 démarche + 8 atelier participants.
-        assert "10 accompagnements" in summary.lower() or "10 Accompagnements" in summary, summary
+        assert figures.get("Accompagnements") == "10", figures
+        assert figures["Accompagnements individuels"].startswith("1 "), figures
+        assert figures["Aides aux démarches administratives"].startswith("1 "), figures
+        assert figures["Participants aux ateliers collectifs"].startswith("8 "), figures
+        assert "dans 1 atelier" in figures["Participants aux ateliers collectifs"], figures
         self.check("statistiques")
 
     def export(self, tmp_path: Path) -> Path:
@@ -260,6 +263,16 @@ class Journey:
         target = tmp_path / (download.suggested_filename or "export.xlsx")
         download.save_as(target)
         return target
+
+
+def read_figures(page: Any) -> dict[str, str]:
+    """The "Général" figures: label → value (and detail), spaces normalised."""
+    figures: dict[str, str] = {}
+    for figure in page.locator(".coop-chiffre").all():
+        label = " ".join(figure.locator(".coop-chiffre__libelle").inner_text().split())
+        rest = figure.locator(".coop-chiffre__valeur, .coop-chiffre__detail").all_inner_texts()
+        figures[label] = " ".join(" ".join(rest).split())
+    return figures
 
 
 def today() -> str:
