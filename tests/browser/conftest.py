@@ -108,9 +108,11 @@ def wait_healthy(base: str, proc: subprocess.Popen[bytes], log_path: Path) -> No
 def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is not None:
         return
-    os.killpg(proc.pid, signal.SIGINT)
+    # SIGTERM, not SIGINT: a shell running pytest in the background makes children ignore
+    # SIGINT; the session's data is thrown away anyway.
+    os.killpg(proc.pid, signal.SIGTERM)
     try:
-        proc.wait(timeout=20)
+        proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
