@@ -49,6 +49,8 @@ def test_the_audit_reports_each_kind_of_problem(
     assert 'target too small: button "x" is 16×16 px' in found
     assert 'primary button: "Envoyer"' in found
     assert 'no visible focus on a "Sans anneau"' in found
+    assert "no visible focus on a#" not in found  # the browser's own ring counts
+    assert 'no visible focus on a "Un libellé coupé"' not in found
     assert '"Un libellé coupé" shows 30px' in found
     assert "#age is type=number" in found
     assert 'choices "choix" are not in a fieldset with a legend' in found
