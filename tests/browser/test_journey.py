@@ -3,7 +3,7 @@
 Sign in through the fake ProConnect → onboarding (lieu) → a beneficiary → one CRA of each type →
 Mes activités, the profile, the statistics → an export prepared by the worker (the page refreshes
 itself without JS) → the downloaded workbook. Every page on the way goes through the audit
-(axe-core with JS, layout, target sizes, focus, screenshot).
+(axe-core, layout at 320 px, target sizes, focus rings with JS, screenshot).
 """
 
 from __future__ import annotations
