@@ -29,7 +29,7 @@ from bench import seed
 from bench.common import ROOT, Result, Stack, app_env, streams_off
 
 SIZES = (10_000, 100_000)
-CSV_SAMPLE = 20_000  # rows written by the csv baseline (a rate: a sample is enough)
+CSV_SAMPLE = 10_000  # rows written by the csv baseline (a rate: a sample is enough)
 
 
 def _peak_rss_mb() -> float:

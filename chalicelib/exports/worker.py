@@ -251,10 +251,16 @@ class ExportWorker:
         )
 
         def rows() -> Iterator[tuple[Any, ...]]:
+            # A mediator follows a few hundred people across thousands of activities: each
+            # name is read once per export, not once per chunk that mentions it.
+            names: dict[str, str] = {}
             activities = self._sources.activities(mediateur_id, filtres)
             for chunk in _chunks(activities, NAMES_CHUNK):
-                ids = {i for a in chunk for i in a.data.beneficiaires_lies()}
-                names = self._sources.people(mediateur_id, ids) if ids else {}
+                ids = {i for a in chunk for i in a.data.beneficiaires_lies()} - names.keys()
+                if ids:
+                    found = self._sources.people(mediateur_id, ids)
+                    names.update({i: found.get(i, "") for i in ids})  # "" is what is shown
+
                 for a in chunk:
                     yield cols.activity_row(a, ref, columns, personnes=names)
 
