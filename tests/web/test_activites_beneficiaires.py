@@ -75,6 +75,8 @@ def test_searching_a_person_inside_the_form_keeps_the_values_and_links_the_choic
     assert item["beneficiaire_id"] == helene.id and item["anonyme"] is None
     assert "Hélène Dupont" in browser.get("/activites").plain
     assert bootstrap.get().beneficiaries.get(mediateur_id, helene.id).nombre_accompagnements == 1
+    detail = browser.get(f"/activites/{item['id']}")
+    assert f'<dd><a href="/beneficiaires/{helene.id}">Hélène Dupont</a></dd>' in detail.text
 
 
 def test_an_unknown_search_says_so(browser: Browser, clock: Any) -> None:
