@@ -68,7 +68,7 @@ loadtest: assets
 lighthouse: assets
 	$(BIN)/python -m infra.lighthouse
 
-# Performance ratios that matter (not in CI, ~12 minutes): bench/results.json and a table.
+# Performance ratios that matter (not in CI, ~14 minutes): bench/results.json and a table.
 # Case 2 imports the app from the production package, built here first.
 bench: assets
 	$(MAKE) package STAGE=prod

@@ -316,13 +316,20 @@ def seed_activities(
 
     now = datetime.now(UTC)
     templates: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    dates: list[str] = []  # of the templates, sorted once they are all drawn
     for n in range(count):
         day = rnd.choice(days)
         if n < TEMPLATES:
             drawn = _drawn(mediator, day, rnd, now)
             templates.append(drawn)
         else:
-            drawn = _clone(rnd.choice(templates), day)
+            if not dates:
+                templates.sort(key=lambda t: t[0]["date"]["S"])
+                dates = [t[0]["date"]["S"] for t in templates]
+            # A template of that day or earlier: its people were already followed then.
+            known = bisect.bisect_right(dates, day.isoformat())
+            template = templates[rnd.randrange(known)] if known else templates[0]
+            drawn = _clone(template, day if known else date.fromisoformat(dates[0]))
         item, links = drawn
         put(ActiviteItem, item)
         for link in links:
