@@ -47,8 +47,6 @@ DSFR_INTEGRITY = (
 # first, and every browser that runs the DSFR reads woff2, so woff/ttf would be dead weight.
 DSFR_DIST_PATTERNS = (
     "dsfr.min.css",
-    "dsfr.module.min.js",
-    "dsfr.nomodule.min.js",
     "utility/icons/icons.min.css",
     "fonts/*.woff2",
     "icons/*/*.svg",

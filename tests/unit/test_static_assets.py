@@ -85,8 +85,6 @@ def test_given_a_build_when_reading_the_manifest_then_dsfr_fonts_icons_and_ours_
     assert manifest["dsfr"] == "1.14.4"
     for path in (
         "dsfr/dsfr.min.css",
-        "dsfr/dsfr.module.min.js",
-        "dsfr/dsfr.nomodule.min.js",
         "dsfr/utility/icons/icons.min.css",
         "dsfr/fonts/Marianne-Regular.woff2",
         "dsfr/icons/system/close-line.svg",
@@ -217,7 +215,6 @@ def test_given_a_client_without_gzip_when_fetching_the_dsfr_css_then_it_gets_the
     ("path", "content_type"),
     [
         ("coop.js", "text/javascript; charset=utf-8"),
-        ("dsfr/dsfr.module.min.js", "text/javascript; charset=utf-8"),
         ("dsfr/icons/system/close-line.svg", "image/svg+xml"),
         ("dsfr/utility/icons/icons.min.css", "text/css; charset=utf-8"),
         ("dsfr/fonts/Marianne-Bold.woff2", "font/woff2"),
