@@ -75,6 +75,10 @@ def _as_dict(value: Any) -> dict[str, Any]:
 
 
 class DynamoStatsStore:
+    def __init__(self) -> None:
+        self._touched_day: date | None = None
+        self._touched: set[str] = set()
+
     def buckets(self, mediateur_id: str, months: Iterable[str]) -> dict[str, tuple[Bucket, int]]:
         """{month: (bucket, version)} for the months that have one (one batch read)."""
         keys = [(_med(mediateur_id), "M#" + m) for m in dict.fromkeys(months)]
@@ -154,12 +158,21 @@ class DynamoStatsStore:
     # --- who changed, for the daily verification ------------------------------------------------
 
     def touch(self, mediateur_ids: Iterable[str], day: date) -> None:
+        """Note who changed something today (the daily verification reads it). A Lambda
+        container remembers whom it already noted today: at the reporting peak the same
+        mediators come back batch after batch, and each note is a write."""
+        if self._touched_day != day:
+            self._touched_day, self._touched = day, set()
+        fresh = [m for m in dict.fromkeys(mediateur_ids) if m not in self._touched]
+        if not fresh:
+            return
         expires = datetime.combine(day, datetime.min.time(), UTC) + timedelta(days=8)
         with TouchedItem.batch_write() as batch:
-            for mediateur_id in dict.fromkeys(mediateur_ids):
+            for mediateur_id in fresh:
                 batch.save(
                     TouchedItem("TOUCHED#" + day.isoformat(), mediateur_id, expires_at=expires)
                 )
+        self._touched.update(fresh)  # only once written: a failed batch is noted again
 
     def touched(self, day: date) -> list[str]:
         return [item.sk for item in TouchedItem.query("TOUCHED#" + day.isoformat())]

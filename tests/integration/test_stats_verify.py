@@ -235,3 +235,23 @@ def test_the_daily_check_is_wired_as_a_scheduled_lambda(
     assert answer["ecarts"] >= 1
     assert answer["non_repares"] == 0
     assert verify(world.container, [world.mediateur_id], repair=False).ok
+
+
+def test_a_container_notes_a_mediator_once_a_day_and_again_the_next_day(
+    world: World,
+) -> None:
+    from datetime import date
+
+    from chalicelib.store.stats import DynamoStatsStore, TouchedItem
+
+    store, day = DynamoStatsStore(), date(YEAR, 6, 2)
+    store.touch([world.mediateur_id], day)
+    assert world.mediateur_id in store.touched(day)
+
+    TouchedItem("TOUCHED#" + day.isoformat(), world.mediateur_id).delete()
+    store.touch([world.mediateur_id, world.mediateur_id], day)  # remembered: no second write
+    assert world.mediateur_id not in store.touched(day)
+
+    following = date(YEAR, 6, 3)
+    store.touch([world.mediateur_id], following)
+    assert world.mediateur_id in store.touched(following)
