@@ -10,25 +10,12 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from chalicelib.domain import vocab
+from chalicelib.web.svg import MOIS_LONGS
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 _lock = threading.Lock()
 _env: Environment | None = None
 
-MOIS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 NAVIGATION = (
     ("/", "Accueil", "fr-icon-home-4-line"),
@@ -49,7 +36,7 @@ def templates_dir() -> Path:
 def date_fr(value: date | datetime | None) -> str:
     if value is None:
         return ""
-    return f"{value.day} {MOIS[value.month - 1]} {value.year}"
+    return f"{value.day} {MOIS_LONGS[value.month - 1]} {value.year}"
 
 
 def date_courte(value: date | datetime | None) -> str:
