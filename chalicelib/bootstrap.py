@@ -61,9 +61,15 @@ class Container:
 
     @cached_property
     def accounts(self) -> AccountService:
+        from chalicelib.stats.handlers import join_structure
         from chalicelib.store.accounts import DynamoAccountStore
 
-        return AccountService(DynamoAccountStore(), self.communes, self.clock)
+        return AccountService(
+            DynamoAccountStore(),
+            self.communes,
+            self.clock,
+            joined=lambda mediateur_id, siret: join_structure(self, mediateur_id, siret),
+        )
 
     def communes(self) -> CommuneIndex:
         from chalicelib.referentiel.communes import load_index

@@ -50,16 +50,21 @@ class AccountService:
         store: AccountStore,
         communes: Callable[[], Container[str]],
         clock: Callable[[], datetime],
+        joined: Callable[[str, str | None], None] | None = None,
     ) -> None:
         self._store = store
         self._communes = communes
         self._clock = clock
+        self._joined = joined  # (mediator, SIRET): their statistics count for that structure
 
     def sign_in(self, identity: Identity) -> Mediateur:
         mediateur_id = mediateur_id_for(identity.idp_id, identity.sub)
-        return self._store.save_sign_in(
+        mediateur = self._store.save_sign_in(
             profile_from_identity(mediateur_id, identity, self._clock())
         )
+        if self._joined is not None:
+            self._joined(mediateur.id, mediateur.siret)
+        return mediateur
 
     def account(self, mediateur_id: str) -> Account | None:
         mediateur, lieux, prefs = self._store.load(mediateur_id)

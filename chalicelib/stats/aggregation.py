@@ -170,6 +170,24 @@ def bucket_of(activites: Iterable[Activite]) -> Bucket:
     return bucket
 
 
+def structure_key(key: str) -> str:
+    """A structure files its mediators' combinations without the lieu (lieux are each
+    mediator's own, and the structure's page filters by type and canal only; the lieux still
+    count in its `li:` counters)."""
+    type_, canal, _ = parse_combo(key)
+    return combo_key(type_, canal, None)
+
+
+def structure_bucket(members: Iterable[Bucket]) -> Bucket:
+    """A structure's month: the sum of its mediators' month buckets. Their followed people are
+    distinct (a beneficiary belongs to one mediator), so the union of their sets is exact."""
+    result: Bucket = {}
+    for bucket in members:
+        for key, combo in bucket.items():
+            result.setdefault(structure_key(key), Combo()).add(combo)
+    return result
+
+
 def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 

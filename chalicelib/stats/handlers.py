@@ -19,6 +19,18 @@ def on_activity_records(event: Any) -> dict[str, list[dict[str, str]]]:
     return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in failed]}
 
 
+def join_structure(container: Any, mediateur_id: str, siret: str | None) -> None:
+    """At sign-in: the mediator's statistics count for the structure of their profile. Never
+    fails the sign-in: what could not be moved is finished by the daily verification (the
+    mediator is noted as changed today before anything moves)."""
+    try:
+        if container.projector.join(mediateur_id, siret):
+            observability.count("StatsStructureMoves")
+    except Exception as exc:
+        observability.logger().warning("structure statistics not moved", error=type(exc).__name__)
+        observability.count("StatsStructureMoveFailures")
+
+
 def daily_verification(event: Any) -> dict[str, int]:
     """Scheduled once a day: recompute the statistics of the mediators whose activities changed
     yesterday or today (the projector marks them), repair what drifted, and count it

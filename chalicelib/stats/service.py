@@ -24,6 +24,7 @@ from chalicelib.stats.aggregation import (
     bucket_of,
     figures,
     month_of,
+    structure_bucket,
     total,
 )
 
@@ -37,6 +38,10 @@ class BucketReader(Protocol):
         self, mediateur_id: str, months: Iterable[str]
     ) -> dict[str, tuple[Bucket, int]]: ...
     def newcomers(self, mediateur_id: str, months: Iterable[str]) -> dict[str, date]: ...
+    def structure_buckets(
+        self, siret: str, months: Iterable[str]
+    ) -> dict[str, tuple[Bucket, int]]: ...
+    def structure_newcomers(self, siret: str, months: Iterable[str]) -> dict[str, date]: ...
 
 
 class ActivitiesBetween(Protocol):
@@ -114,23 +119,35 @@ class StatsService:
 
     # --- figures ------------------------------------------------------------------------------
 
-    def _month_buckets(self, mediateur_id: str, periode: Periode) -> dict[str, Bucket]:
-        """One bucket per month of the period: stored for whole months, computed at the edges."""
-        months = months_between(periode.du, periode.au)
+    def _whole_months(self, periode: Periode) -> list[str]:
+        """The months the stored buckets answer: covered to their end, or up to the latest
+        date an activity may have."""
         latest = self._latest_allowed()
-        whole = [
+        return [
             m
-            for m in months
+            for m in months_between(periode.du, periode.au)
             if periode.du <= _month_start(m)
             and (periode.au >= _month_end(m) or periode.au >= latest)
         ]
-        stored = self._buckets.buckets(mediateur_id, whole)
+
+    def _month_buckets(
+        self,
+        stored: dict[str, tuple[Bucket, int]],
+        periode: Periode,
+        mediateurs: Iterable[str],
+        combine: Callable[[list[Bucket]], Bucket] = lambda found: found[0],
+    ) -> dict[str, Bucket]:
+        """One bucket per month of the period: stored for whole months, computed from the
+        activities of these mediators at the edges."""
+        whole = self._whole_months(periode)
         result = {m: stored[m][0] if m in stored else {} for m in whole}
-        for month in months:
+        for month in months_between(periode.du, periode.au):
             if month not in result:
                 du = max(periode.du, _month_start(month))
                 au = min(periode.au, _month_end(month))
-                result[month] = bucket_of(self._between(mediateur_id, du, au))
+                result[month] = combine(
+                    [bucket_of(self._between(m, du, au)) for m in mediateurs] or [{}]
+                )
         return result
 
     def _between(self, mediateur_id: str, du: date, au: date) -> list[Activite]:
@@ -157,36 +174,34 @@ class StatsService:
         type: str | None = None,
         canal: str | None = None,
     ) -> dict[str, Any]:
-        """The same figures for a whole structure: the sum of its mediators' (their followed
-        people are distinct: a beneficiary belongs to one mediator). No lieu filter here: lieux
-        are each mediator's own."""
+        """The same figures for a whole structure, from its own buckets (the sum of its
+        mediators', kept by the projector) and newcomers: 12 + 12 items for a year, whatever
+        the number of mediators. A partial month at an edge adds up its mediators' activities.
+        No lieu filter here: lieux are each mediator's own."""
         assert self._structure is not None, "the service was built without structures"
         profiles = list(self._structure(siret))
-        selection = Selection(type, canal, None)
-        combo = Combo()
-        by_month = dict.fromkeys(months_between(periode.du, periode.au), 0)
-        nouveaux = 0
-        for profile in profiles:
-            part = self._part(profile.mediateur.id, periode, selection)
-            combo.add(part.combo)
-            for month, count in part.par_mois.items():
-                by_month[month] += count
-            nouveaux += part.nouveaux
-        par_mois = sorted(by_month.items())[-MAX_MONTHS_CHART:]
-        return figures(combo, periode.du, periode.au, par_mois, nouveaux, self._labels(profiles))
+        by_month = self._month_buckets(
+            self._buckets.structure_buckets(siret, self._whole_months(periode)),
+            periode,
+            [p.mediateur.id for p in profiles],
+            structure_bucket,
+        )
+        first_times = self._buckets.structure_newcomers(siret, by_month)
+        part = _part(by_month, first_times, periode, Selection(type, canal, None))
+        par_mois = sorted(part.par_mois.items())[-MAX_MONTHS_CHART:]
+        return figures(
+            part.combo, periode.du, periode.au, par_mois, part.nouveaux, self._labels(profiles)
+        )
 
     def _part(self, mediateur_id: str, periode: Periode, selection: Selection) -> _Part:
-        """One mediator's share of the figures: summed counters, per-month totals, newcomers."""
-        by_month = self._month_buckets(mediateur_id, periode)
-        combo = total(by_month.values(), selection)
-        par_mois = {m: total([b], selection).counters.get("n", 0) for m, b in by_month.items()}
-        first_times = self._buckets.newcomers(mediateur_id, by_month)
-        nouveaux = sum(
-            1
-            for i in combo.suivis
-            if i in first_times and periode.du <= first_times[i] <= periode.au
+        """One mediator's figures: summed counters, per-month totals, newcomers."""
+        by_month = self._month_buckets(
+            self._buckets.buckets(mediateur_id, self._whole_months(periode)),
+            periode,
+            [mediateur_id],
         )
-        return _Part(combo, par_mois, nouveaux)
+        first_times = self._buckets.newcomers(mediateur_id, by_month)
+        return _part(by_month, first_times, periode, selection)
 
     def resume_30_jours(self, profile: Profile) -> dict[str, Any]:
         today = self._today()
@@ -212,6 +227,20 @@ class _Part:
     combo: Combo
     par_mois: dict[str, int]
     nouveaux: int
+
+
+def _part(
+    by_month: dict[str, Bucket],
+    first_times: dict[str, date],
+    periode: Periode,
+    selection: Selection,
+) -> _Part:
+    combo = total(by_month.values(), selection)
+    par_mois = {m: total([b], selection).counters.get("n", 0) for m, b in by_month.items()}
+    nouveaux = sum(
+        1 for i in combo.suivis if i in first_times and periode.du <= first_times[i] <= periode.au
+    )
+    return _Part(combo, par_mois, nouveaux)
 
 
 def month_key(day: date) -> str:

@@ -8,6 +8,12 @@ What is checked, per mediator:
 The months looked at are those with activities and those with a stored bucket (a bucket whose
 activities were all deleted or moved must be empty).
 
+Then, per structure of those mediators (STR#<siret>):
+- its members (`MEMBRES`) against the profiles filed under its SIRET, and each mediator's
+  `STRUCTURE` against their profile;
+- every month bucket against the sum of its members' buckets (`structure_bucket`);
+- its newcomers against the union of its members'.
+
 Which mediators: the ones given, or every mediator who ever signed in (a Scan of the app table
 for `PROFIL` items: an activity needs a signed-in author, so no mediator with activities is
 missed). The Scan and the per-mediator reads make it an ops tool, not a request path.
@@ -25,7 +31,7 @@ from datetime import date
 from typing import Any
 
 from chalicelib.domain.activites import Activite, Filtres
-from chalicelib.stats.aggregation import Bucket, bucket_of, month_of
+from chalicelib.stats.aggregation import Bucket, bucket_of, month_of, structure_bucket
 from chalicelib.stats.projector import month_bounds
 
 NEWCOMERS = "nouveaux"
@@ -44,16 +50,22 @@ class Difference:
 
 @dataclass
 class Drift:
-    mediateur_id: str
+    mediateur_id: str  # for a structure's drift: the structure's SIRET (see `siret`)
     month: str
     differences: list[Difference]
     repaired: bool = False
+    siret: str | None = None
+
+    @property
+    def owner(self) -> str:
+        return f"structure {self.siret}" if self.siret else f"médiateur {self.mediateur_id}"
 
 
 @dataclass
 class Report:
     mediateurs: int = 0
     months: int = 0
+    structures: int = 0
     drifts: list[Drift] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (mediator, error type)
 
@@ -70,13 +82,14 @@ class Report:
         out = []
         for drift in self.drifts:
             state = " (réparé)" if drift.repaired else ""
-            out.append(f"médiateur {drift.mediateur_id} mois {drift.month}{state}")
+            out.append(f"{drift.owner} mois {drift.month}{state}")
             for d in drift.differences:
                 out.append(f"  {d.counter}: attendu {d.expected}, enregistré {d.stored}")
         for mediateur_id, error in self.failures:
             out.append(f"médiateur {mediateur_id}: vérification impossible ({error})")
         out.append(
-            f"{self.mediateurs} médiateur(s), {self.months} mois vérifiés, "
+            f"{self.mediateurs} médiateur(s), {self.structures} structure(s), "
+            f"{self.months} mois vérifiés, "
             f"{len(self.drifts)} écart(s), {len(self.unrepaired)} non réparé(s)"
         )
         return out
@@ -206,19 +219,117 @@ class _Checker:
             drift.repaired = True
 
 
+# --- structures --------------------------------------------------------------------------------
+
+MEMBERSHIP = "membres"
+
+
+class _StructureChecker:
+    """A structure's buckets against the sum of its mediators' (checked first), its newcomers
+    against theirs, its members against the profiles filed under its SIRET."""
+
+    def __init__(self, container: Any) -> None:
+        self._stats = container._stats_store
+        self._accounts = container.accounts
+        self._projector = container.projector
+
+    def membership(self, mediateur_id: str, report: Report, repair: bool) -> set[str]:
+        """The structures this mediator's statistics involve (profile's and stored ones)."""
+        account = self._accounts.account(mediateur_id)
+        expected = account.profile.mediateur.siret if account else None
+        stored = self._stats.structure_of(mediateur_id)
+        if (expected or None) != stored:
+            drift = Drift(
+                mediateur_id,
+                MEMBERSHIP,
+                [Difference("structure", expected or "-", stored or "-")],
+            )
+            report.drifts.append(drift)
+            if repair:
+                self._projector.join(mediateur_id, expected)
+                drift.repaired = True
+        return {s for s in (expected, stored) if s}
+
+    def check(self, siret: str, repair: bool, report: Report) -> None:
+        report.structures += 1
+        expected_members = {m.id for m in self._accounts.structure_mediateurs(siret)}
+        stored_members = self._stats.members(siret)
+        if expected_members != stored_members:
+            # The profiles' index lags a little: ask each mediator concerned directly.
+            for mediateur_id in sorted(expected_members ^ stored_members):
+                self.membership(mediateur_id, report, repair)
+            stored_members = self._stats.members(siret)
+        months = set(self._stats.structure_months(siret))
+        for mediateur_id in stored_members:
+            months |= set(self._stats.months_with_buckets(mediateur_id))
+        report.months += len(months)
+        for month in sorted(months):
+            if self._month(siret, month) and (confirmed := self._month(siret, month)):
+                drift = Drift(siret, month, confirmed, siret=siret)
+                report.drifts.append(drift)
+                if repair:
+                    self._projector.recompute_structure(siret, month)
+                    drift.repaired = True
+        self._newcomers(siret, stored_members, repair, report)
+
+    def _month(self, siret: str, month: str) -> list[Difference]:
+        stored, _ = self._stats.structure_bucket(siret, month)
+        members = self._stats.members(siret)
+        found = self._stats.member_buckets(members, month) if members else {}
+        return bucket_differences(structure_bucket(found.values()), stored)
+
+    def _expected_newcomers(self, members: set[str]) -> dict[str, dict[str, str]]:
+        expected: dict[str, dict[str, str]] = {}
+        for mediateur_id in sorted(members):
+            for month, people in self._stats.newcomer_months("MED#" + mediateur_id).items():
+                expected.setdefault(month, {}).update(people)
+        return expected
+
+    def _newcomers(self, siret: str, members: set[str], repair: bool, report: Report) -> None:
+        expected = self._expected_newcomers(members)
+        stored = self._stats.newcomer_months("STR#" + siret)
+        if expected == stored:
+            return
+        expected = self._expected_newcomers(members)  # a second reading confirms
+        stored = self._stats.newcomer_months("STR#" + siret)
+        for month in sorted(expected.keys() | stored.keys()):
+            want, have = expected.get(month, {}), stored.get(month, {})
+            if want == have:
+                continue
+            differences = [
+                Difference(f"{NEWCOMERS} {person}", want.get(person, "-"), have.get(person, "-"))
+                for person in sorted(want.keys() | have.keys())
+                if want.get(person) != have.get(person)
+            ]
+            drift = Drift(siret, month, differences, siret=siret)
+            report.drifts.append(drift)
+            if repair:
+                self._stats.set_structure_newcomers(siret, month, want)
+                drift.repaired = True
+
+
 def verify(container: Any, mediateurs: list[str] | None, repair: bool) -> Report:
-    """Check (and on request repair) the given mediators, or every mediator when None."""
+    """Check (and on request repair) the given mediators and their structures, or every
+    mediator and structure when None."""
     checker = _Checker(container)
+    structures = _StructureChecker(container)
     ids = (
         list(dict.fromkeys(mediateurs))
         if mediateurs is not None
         else container.accounts.mediateur_ids()
     )
     report = Report()
+    sirets: set[str] = set()
     for mediateur_id in ids:
         report.mediateurs += 1
         try:
             checker.check(mediateur_id, repair, report)
+            sirets |= structures.membership(mediateur_id, report, repair)
         except Exception as exc:  # one mediator's failure must not hide the others' drift
             report.failures.append((mediateur_id, type(exc).__name__))
+    for siret in sorted(sirets):
+        try:
+            structures.check(siret, repair, report)
+        except Exception as exc:
+            report.failures.append(("structure " + siret, type(exc).__name__))
     return report

@@ -349,7 +349,7 @@ class DynamoBeneficiaryStore:
         """Recompute count and dates from the links, and file the person under the month of
         their first accompaniment ever (statistics "dont nouveaux"). One transaction, guarded by
         `liens_seq`: a refresh that read before a later link change never overwrites it."""
-        from chalicelib.store.stats import NewcomersItem
+        from chalicelib.store.stats import NewcomersItem, ensure_newcomers, structure_of
 
         try:
             item = BeneficiaireItem.get(
@@ -362,10 +362,12 @@ class DynamoBeneficiaryStore:
         count, first, last = self.link_counts(beneficiaire_id)
         after = first.isoformat() if first else None
         months = {d[:7] for d in (before, after) if d}
-        for month in months:  # the map must exist before a key can be set in it
-            NewcomersItem(_med(mediateur_id), "P#" + month).update(
-                actions=[NewcomersItem.ids.set(NewcomersItem.ids | {})]
-            )
+        # The structure's statistics file the same newcomers (its "dont nouveaux").
+        siret = structure_of(mediateur_id) if months else None
+        owners = [_med(mediateur_id), *(["STR#" + siret] if siret else [])]
+        for month in months:
+            for owner in owners:
+                ensure_newcomers(owner, month)
         # A newer link change makes the condition fail: its own refresh writes the right values.
         with suppress(TransactWriteError), TransactWrite(connection=models.connection()) as tx:
             tx.update(
@@ -375,12 +377,13 @@ class DynamoBeneficiaryStore:
                 add_version_condition=False,
             )
             for month in sorted(months):
-                newcomer = NewcomersItem(_med(mediateur_id), "P#" + month)
-                if after and after[:7] == month:
-                    action = NewcomersItem.ids[beneficiaire_id].set(after)
-                else:
-                    action = NewcomersItem.ids[beneficiaire_id].remove()
-                tx.update(newcomer, actions=[action])
+                for owner in owners:
+                    newcomer = NewcomersItem(owner, "P#" + month)
+                    if after and after[:7] == month:
+                        action = NewcomersItem.ids[beneficiaire_id].set(after)
+                    else:
+                        action = NewcomersItem.ids[beneficiaire_id].remove()
+                    tx.update(newcomer, actions=[action])
 
 
 def _counter_actions(count: int, first: date | None, last: date | None) -> list[Any]:

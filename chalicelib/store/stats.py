@@ -14,9 +14,16 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.activites import Activite, Filtres
 from chalicelib.stats.aggregation import Bucket, bucket_from_map, bucket_to_map
@@ -74,14 +81,77 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+class MembershipItem(Model):
+    """Who counts in a structure's statistics, read with strong consistency by the projector
+    (the mediators' index by SIRET is eventually consistent).
+    - pk = MED#<mediator>  sk = STRUCTURE   `s` = the SIRET their statistics count for
+    - pk = STR#<siret>     sk = MEMBRES     `m` = the mediators counted (a string set)"""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    s = UnicodeAttribute(null=True)
+    m = UnicodeSetAttribute(null=True)
+
+
+models.register(MembershipItem, "stats")
+
+
+def _str(siret: str) -> str:
+    return "STR#" + siret
+
+
+NEWCOMERS_PER_UPDATE = 50  # keeps an update expression far below DynamoDB's 4 KB
+
+
+def _newcomers(pk: str, months: Iterable[str]) -> dict[str, date]:
+    keys = [(pk, "P#" + m) for m in dict.fromkeys(months)]
+    found: dict[str, date] = {}
+    for item in NewcomersItem.batch_get(keys):
+        for beneficiaire_id, day in _as_dict(item.ids).items():
+            found[str(beneficiaire_id)] = date.fromisoformat(str(day))
+    return found
+
+
+def ensure_newcomers(pk: str, month: str) -> None:
+    """The map must exist before a key can be set in it."""
+    NewcomersItem(pk, "P#" + month).update(actions=[NewcomersItem.ids.set(NewcomersItem.ids | {})])
+
+
+def set_newcomers(pk: str, month: str, people: dict[str, str]) -> None:
+    ensure_newcomers(pk, month)
+    NewcomersItem(pk, "P#" + month).update(
+        actions=[NewcomersItem.ids[i].set(day) for i, day in people.items()]
+    )
+
+
+def structure_of(mediateur_id: str) -> str | None:
+    """The SIRET this mediator's statistics count for (None: no structure), strongly read."""
+    try:
+        item = MembershipItem.get(_med(mediateur_id), "STRUCTURE", consistent_read=True)
+    except MembershipItem.DoesNotExist:
+        return None
+    return item.s or None
+
+
 class DynamoStatsStore:
     def __init__(self) -> None:
         self._touched_day: date | None = None
         self._touched: set[str] = set()
 
+    # --- month buckets, of a mediator (MED#) or of a structure (STR#) --------------------------
+
     def buckets(self, mediateur_id: str, months: Iterable[str]) -> dict[str, tuple[Bucket, int]]:
         """{month: (bucket, version)} for the months that have one (one batch read)."""
-        keys = [(_med(mediateur_id), "M#" + m) for m in dict.fromkeys(months)]
+        return self._buckets(_med(mediateur_id), months)
+
+    def structure_buckets(self, siret: str, months: Iterable[str]) -> dict[str, tuple[Bucket, int]]:
+        return self._buckets(_str(siret), months)
+
+    def _buckets(self, pk: str, months: Iterable[str]) -> dict[str, tuple[Bucket, int]]:
+        keys = [(pk, "M#" + m) for m in dict.fromkeys(months)]
         found: dict[str, tuple[Bucket, int]] = {}
         for item in BucketItem.batch_get(keys):
             found[item.sk.removeprefix("M#")] = (
@@ -90,17 +160,37 @@ class DynamoStatsStore:
             )
         return found
 
+    def member_buckets(self, mediateur_ids: Iterable[str], month: str) -> dict[str, Bucket]:
+        """The month's bucket of each of these mediators (strongly consistent batch read)."""
+        keys = [(_med(m), "M#" + month) for m in dict.fromkeys(mediateur_ids)]
+        return {
+            item.pk.removeprefix("MED#"): bucket_from_map(_as_dict(item.b))
+            for item in BucketItem.batch_get(keys, consistent_read=True)
+        }
+
     def bucket(self, mediateur_id: str, month: str) -> tuple[Bucket, int]:
+        return self._bucket(_med(mediateur_id), month)
+
+    def structure_bucket(self, siret: str, month: str) -> tuple[Bucket, int]:
+        return self._bucket(_str(siret), month)
+
+    def _bucket(self, pk: str, month: str) -> tuple[Bucket, int]:
         try:
-            item = BucketItem.get(_med(mediateur_id), "M#" + month, consistent_read=True)
+            item = BucketItem.get(pk, "M#" + month, consistent_read=True)
         except BucketItem.DoesNotExist:
             return {}, 0
         return bucket_from_map(_as_dict(item.b)), int(item.v or 0)
 
     def save_bucket(self, mediateur_id: str, month: str, bucket: Bucket, expected: int) -> None:
         """Write a recomputed bucket unless another computation wrote it since it was read."""
+        self._save(_med(mediateur_id), month, bucket, expected)
+
+    def save_structure_bucket(self, siret: str, month: str, bucket: Bucket, expected: int) -> None:
+        self._save(_str(siret), month, bucket, expected)
+
+    def _save(self, pk: str, month: str, bucket: Bucket, expected: int) -> None:
         item = BucketItem(
-            _med(mediateur_id),
+            pk,
             "M#" + month,
             b=bucket_to_map(bucket) or None,
             v=expected + 1,
@@ -119,10 +209,16 @@ class DynamoStatsStore:
         computation wrote it since it was read. Every recomputation ending in a write is what
         makes the version check sound: a computation that read the activities before a later
         write can then never save over one that read them after (README, statistics design)."""
+        self._confirm(_med(mediateur_id), month, expected)
+
+    def confirm_structure_bucket(self, siret: str, month: str, expected: int) -> None:
+        self._confirm(_str(siret), month, expected)
+
+    def _confirm(self, pk: str, month: str, expected: int) -> None:
         if expected == 0:
-            self.save_bucket(mediateur_id, month, {}, 0)
+            self._save(pk, month, {}, 0)
             return
-        item = BucketItem(_med(mediateur_id), "M#" + month)
+        item = BucketItem(pk, "M#" + month)
         try:
             item.update(
                 actions=[
@@ -137,23 +233,86 @@ class DynamoStatsStore:
             raise
 
     def months_with_buckets(self, mediateur_id: str) -> list[str]:
+        return self._months(_med(mediateur_id))
+
+    def structure_months(self, siret: str) -> list[str]:
+        return self._months(_str(siret))
+
+    def _months(self, pk: str) -> list[str]:
         return [
             item.sk.removeprefix("M#")
             for item in BucketItem.query(
-                _med(mediateur_id), BucketItem.sk.startswith("M#"), attributes_to_get=["sk"]
+                pk, BucketItem.sk.startswith("M#"), attributes_to_get=["sk"]
             )
         ]
+
+    # --- structure membership -------------------------------------------------------------------
+
+    def structure_of(self, mediateur_id: str) -> str | None:
+        return structure_of(mediateur_id)
+
+    def members(self, siret: str) -> set[str]:
+        try:
+            item = MembershipItem.get(_str(siret), "MEMBRES", consistent_read=True)
+        except MembershipItem.DoesNotExist:
+            return set()
+        return set(item.m or ())
+
+    def set_structure(self, mediateur_id: str, before: str | None, after: str | None) -> None:
+        """Move a mediator's statistics from one structure to another, in one transaction."""
+        with TransactWrite(connection=models.connection()) as tx:
+            mine = MembershipItem(_med(mediateur_id), "STRUCTURE")
+            if after:
+                tx.save(MembershipItem(_med(mediateur_id), "STRUCTURE", s=after))
+            else:
+                tx.delete(mine)
+            if before:
+                tx.update(
+                    MembershipItem(_str(before), "MEMBRES"),
+                    actions=[MembershipItem.m.delete({mediateur_id})],
+                )
+            if after:
+                tx.update(
+                    MembershipItem(_str(after), "MEMBRES"),
+                    actions=[MembershipItem.m.add({mediateur_id})],
+                )
 
     # --- newcomers ----------------------------------------------------------------------------
 
     def newcomers(self, mediateur_id: str, months: Iterable[str]) -> dict[str, date]:
         """Followed people whose first accompaniment ever falls in these months."""
-        keys = [(_med(mediateur_id), "P#" + m) for m in dict.fromkeys(months)]
-        found: dict[str, date] = {}
-        for item in NewcomersItem.batch_get(keys):
-            for beneficiaire_id, day in _as_dict(item.ids).items():
-                found[str(beneficiaire_id)] = date.fromisoformat(str(day))
-        return found
+        return _newcomers(_med(mediateur_id), months)
+
+    def structure_newcomers(self, siret: str, months: Iterable[str]) -> dict[str, date]:
+        """The same for a structure: its mediators' newcomers, filed together by the
+        beneficiaries' counters refresh (`DynamoBeneficiaryStore.refresh_counters`)."""
+        return _newcomers(_str(siret), months)
+
+    def newcomer_months(self, pk_owner: str) -> dict[str, dict[str, str]]:
+        """{month: {person: date}} of every newcomers item of an owner (MED#… or STR#…)."""
+        return {
+            item.sk.removeprefix("P#"): {str(k): str(v) for k, v in _as_dict(item.ids).items()}
+            for item in NewcomersItem.query(
+                pk_owner, NewcomersItem.sk.startswith("P#"), consistent_read=True
+            )
+        }
+
+    def move_newcomers(self, mediateur_id: str, before: str | None, after: str | None) -> None:
+        """File a mediator's newcomers under their new structure and out of the former one."""
+        for month, people in sorted(self.newcomer_months(_med(mediateur_id)).items()):
+            ids = sorted(people)
+            for start in range(0, len(ids), NEWCOMERS_PER_UPDATE):
+                part = ids[start : start + NEWCOMERS_PER_UPDATE]
+                if before:
+                    NewcomersItem(_str(before), "P#" + month).update(
+                        actions=[NewcomersItem.ids[i].remove() for i in part]
+                    )
+                if after:
+                    set_newcomers(_str(after), month, {i: people[i] for i in part})
+
+    def set_structure_newcomers(self, siret: str, month: str, people: dict[str, str]) -> None:
+        """Repair: the structure's newcomers of a month are exactly these."""
+        NewcomersItem(_str(siret), "P#" + month, ids=people or None).save()
 
     # --- who changed, for the daily verification ------------------------------------------------
 

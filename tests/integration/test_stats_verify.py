@@ -78,7 +78,10 @@ def test_given_the_pipeline_ran_when_verified_then_no_drift(world: World) -> Non
 
     assert report.ok
     assert (report.mediateurs, report.months) == (1, 2)
-    assert report.lines()[-1] == "1 médiateur(s), 2 mois vérifiés, 0 écart(s), 0 non réparé(s)"
+    assert (
+        report.lines()[-1]
+        == "1 médiateur(s), 0 structure(s), 2 mois vérifiés, 0 écart(s), 0 non réparé(s)"
+    )
 
 
 def test_given_a_wrong_counter_then_it_is_reported_and_repaired_on_request(world: World) -> None:

@@ -8,7 +8,9 @@ lieu, canal or type) / deletes across several mediators, turned into stream reco
 Lambda's (Keys, OldImage, NewImage, SequenceNumber); delivered with duplicates, batches of any
 size, shards interleaved, whole-batch retries after a crash, retries from the failed record
 after a partial failure, and writes landing between a recomputation's read and its save.
-At the end every (mediator, month) bucket equals `bucket_of` of that month's activities.
+Mediators also move between structures (their sign-in's `join`), before and during the
+deliveries. At the end every (mediator, month) bucket equals `bucket_of` of that month's
+activities, and every (structure, month) bucket the sum of its current members' recomputations.
 
 `PROJECTOR_PROPERTY_EXAMPLES` sets the number of examples (400 in CI, about 25 s; run thousands
 locally).
@@ -27,13 +29,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain.activites import Activite, ActiviteInput, ParticipantsAnonymes
-from chalicelib.stats.aggregation import Bucket, bucket_of, bucket_to_map
+from chalicelib.stats.aggregation import Bucket, bucket_of, bucket_to_map, structure_bucket
 from chalicelib.stats.projector import Projector, month_bounds
 from chalicelib.store.stats import StaleBucket
 
 EXAMPLES = int(os.environ.get("PROJECTOR_PROPERTY_EXAMPLES", "400"))
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 MEDIATORS = ("m1", "m2", "m3")
+STRUCTURES = ("S1", "S2")
 MONTHS = (1, 2, 3)
 Record = dict[str, Any]
 
@@ -85,12 +88,15 @@ class Table:
 
 @dataclass
 class Stats:
-    """Buckets with versions, failing like DynamoDB under load when asked to."""
+    """Buckets with versions, failing like DynamoDB under load when asked to; the structures'
+    buckets and memberships beside the mediators'."""
 
     rnd: random.Random
     failure_rate: float = 0.0
     meanwhile: Callable[[str, str], None] | None = None  # runs between a read and its save
     buckets: dict[tuple[str, str], tuple[Bucket, int]] = field(default_factory=dict)
+    structures: dict[tuple[str, str], tuple[Bucket, int]] = field(default_factory=dict)
+    membership: dict[str, str] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)
 
     def bucket(self, mediateur_id: str, month: str) -> tuple[Bucket, int]:
@@ -114,6 +120,49 @@ class Stats:
 
     def touch(self, mediateur_ids: Iterable[str], day: date) -> None:
         self.touched.update(mediateur_ids)
+
+    # --- structures ---
+
+    def structure_of(self, mediateur_id: str) -> str | None:
+        return self.membership.get(mediateur_id)
+
+    def members(self, siret: str) -> set[str]:
+        return {m for m, s in self.membership.items() if s == siret}
+
+    def member_buckets(self, mediateur_ids: Iterable[str], month: str) -> dict[str, Bucket]:
+        return {m: self.buckets[(m, month)][0] for m in mediateur_ids if (m, month) in self.buckets}
+
+    def structure_bucket(self, siret: str, month: str) -> tuple[Bucket, int]:
+        return self.structures.get((siret, month), (bucket_of([]), 0))
+
+    def save_structure_bucket(self, siret: str, month: str, bucket: Bucket, expected: int) -> None:
+        if self.meanwhile is not None:
+            self.meanwhile(siret, month)
+        if self.rnd.random() < self.failure_rate:
+            raise TimeoutError("throttled")
+        _, version = self.structure_bucket(siret, month)
+        if version != expected:
+            raise StaleBucket
+        self.structures[(siret, month)] = (bucket, version + 1)
+
+    def confirm_structure_bucket(self, siret: str, month: str, expected: int) -> None:
+        bucket, _ = self.structure_bucket(siret, month)
+        self.save_structure_bucket(siret, month, bucket, expected)
+
+    def months_with_buckets(self, mediateur_id: str) -> list[str]:
+        return sorted(month for m, month in self.buckets if m == mediateur_id)
+
+    def structure_months(self, siret: str) -> list[str]:
+        return sorted(month for s, month in self.structures if s == siret)
+
+    def set_structure(self, mediateur_id: str, before: str | None, after: str | None) -> None:
+        if after:
+            self.membership[mediateur_id] = after
+        else:
+            self.membership.pop(mediateur_id, None)
+
+    def move_newcomers(self, mediateur_id: str, before: str | None, after: str | None) -> None:
+        pass  # newcomers are the beneficiaries store's (tests/integration)
 
 
 def activity(draw: Any, mediateur_id: str, activity_id: str, version: int) -> Activite:
@@ -204,6 +253,18 @@ def handled(projector: Projector, batch: list[Record], rnd: random.Random) -> in
     return len(batch)
 
 
+def move(draw: Any, projector: Projector, stats: Stats) -> None:
+    """A mediator signs in with another structure (or none): the sign-in's `join`. It does not
+    fail here (in production a failed move is finished by the daily verification, see
+    tests/integration/test_structure_stats.py)."""
+    rate, stats.failure_rate = stats.failure_rate, 0.0
+    try:
+        mediateur_id = draw(st.sampled_from(MEDIATORS))
+        projector.join(mediateur_id, draw(st.sampled_from((*STRUCTURES, None))))
+    finally:
+        stats.failure_rate = rate
+
+
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -220,24 +281,31 @@ def test_whatever_the_history_and_the_delivery_every_bucket_equals_a_recomputati
     draw = data.draw
     rnd = draw(st.randoms(use_true_random=False))
     table, counter = Table(), [0]
+    stats = Stats(rnd)
+    projector = Projector(stats, table, lambda: date(2025, 6, 1), max_attempts=3)
+    for mediateur_id, siret in zip(MEDIATORS, ("S1", "S1", "S2"), strict=True):
+        projector.join(mediateur_id, siret)
     for _ in range(draw(st.integers(1, 12))):
         random_write(draw, table, counter)
-    stats = Stats(rnd, failure_rate=draw(st.sampled_from((0.0, 0.1, 0.3))))
-    projector = Projector(stats, table, lambda: date(2025, 6, 1), max_attempts=3)
+    stats.failure_rate = draw(st.sampled_from((0.0, 0.1, 0.3)))
 
-    # Writes that land while a recomputation is between its reads and its save; at once another
-    # Lambda handles every shard this one is not busy with (the write's own shard may be it).
+    # Writes (and structure moves) that land while a recomputation is between its reads and its
+    # save; at once another Lambda handles every shard this one is not busy with (the write's
+    # own shard may be it).
     stream = Stream(table.shards)
     racing = draw(st.integers(0, 3))
 
-    def meanwhile(mediateur_id: str, month: str) -> None:
+    def meanwhile(owner: str, month: str) -> None:
         nonlocal racing
         if racing <= 0 or rnd.random() < 0.5:
             return
         racing -= 1
-        random_write(draw, table, counter)
         stats.meanwhile = None  # the other Lambda's own saves are not raced
         try:
+            if rnd.random() < 0.25:
+                move(draw, Projector(stats, table, lambda: date(2025, 6, 1)), stats)
+            else:
+                random_write(draw, table, counter)
             deliver(Projector(stats, table, lambda: date(2025, 6, 1), max_attempts=3), stream, rnd)
         finally:
             stats.meanwhile = meanwhile
@@ -245,10 +313,17 @@ def test_whatever_the_history_and_the_delivery_every_bucket_equals_a_recomputati
     stats.meanwhile = meanwhile
     deliver(projector, stream, rnd)
 
-    for mediateur_id in MEDIATORS:
-        for month in MONTHS:
-            key = f"2025-{month:02d}"
-            du, au = month_bounds(key)
+    for month in MONTHS:
+        key = f"2025-{month:02d}"
+        du, au = month_bounds(key)
+        for mediateur_id in MEDIATORS:
             expected = bucket_to_map(bucket_of(table.activities(mediateur_id, du, au)))
             stored = stats.buckets.get((mediateur_id, key), (bucket_of([]), 0))[0]
             assert bucket_to_map(stored) == expected, (mediateur_id, key)
+        for siret in STRUCTURES:
+            members = [m for m in MEDIATORS if stats.membership.get(m) == siret]
+            expected = bucket_to_map(
+                structure_bucket(bucket_of(table.activities(m, du, au)) for m in members)
+            )
+            stored = stats.structures.get((siret, key), (bucket_of([]), 0))[0]
+            assert bucket_to_map(stored) == expected, (siret, key, members)
