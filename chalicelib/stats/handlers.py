@@ -58,6 +58,7 @@ def daily_verification(event: Any) -> dict[str, int]:
     observability.flush()
     return {
         "mediateurs": report.mediateurs,
+        "structures": report.structures,
         "mois": report.months,
         "ecarts": len(report.drifts),
         "non_repares": len(report.unrepaired),

@@ -248,7 +248,7 @@ class _StructureChecker:
             if repair:
                 self._projector.join(mediateur_id, expected)
                 drift.repaired = True
-        return {s for s in (expected, stored) if s}
+        return {s for s in (expected, stored) if s} | self._stats.former_structures(mediateur_id)
 
     def check(self, siret: str, repair: bool, report: Report) -> None:
         report.structures += 1

@@ -84,7 +84,9 @@ def _as_dict(value: Any) -> dict[str, Any]:
 class MembershipItem(Model):
     """Who counts in a structure's statistics, read with strong consistency by the projector
     (the mediators' index by SIRET is eventually consistent).
-    - pk = MED#<mediator>  sk = STRUCTURE   `s` = the SIRET their statistics count for
+    - pk = MED#<mediator>  sk = STRUCTURE   `s` = the SIRET their statistics count for,
+                                            `m` = the SIRETs they counted for before (the
+                                            verification checks those too)
     - pk = STR#<siret>     sk = MEMBRES     `m` = the mediators counted (a string set)"""
 
     class Meta(_Meta):
@@ -251,6 +253,13 @@ class DynamoStatsStore:
     def structure_of(self, mediateur_id: str) -> str | None:
         return structure_of(mediateur_id)
 
+    def former_structures(self, mediateur_id: str) -> set[str]:
+        try:
+            item = MembershipItem.get(_med(mediateur_id), "STRUCTURE", consistent_read=True)
+        except MembershipItem.DoesNotExist:
+            return set()
+        return set(item.m or ())
+
     def members(self, siret: str) -> set[str]:
         try:
             item = MembershipItem.get(_str(siret), "MEMBRES", consistent_read=True)
@@ -262,10 +271,13 @@ class DynamoStatsStore:
         """Move a mediator's statistics from one structure to another, in one transaction."""
         with TransactWrite(connection=models.connection()) as tx:
             mine = MembershipItem(_med(mediateur_id), "STRUCTURE")
-            if after:
-                tx.save(MembershipItem(_med(mediateur_id), "STRUCTURE", s=after))
-            else:
-                tx.delete(mine)
+            tx.update(
+                mine,
+                actions=[
+                    MembershipItem.s.set(after) if after else MembershipItem.s.remove(),
+                    *([MembershipItem.m.add({before})] if before else []),
+                ],
+            )
             if before:
                 tx.update(
                     MembershipItem(_str(before), "MEMBRES"),

@@ -257,6 +257,7 @@ class World:
     tail: StreamTail
     profile: Profile
     people: list[str]
+    identity: Identity | None = None  # to sign in again
     activities: dict[str, Activite] = field(default_factory=dict)  # what should be stored
     pending: list[Record] = field(default_factory=list)  # records not delivered yet
 
@@ -404,7 +405,7 @@ def new_world(container: Any, tail: StreamTail, siret: str | None = None) -> Wor
         for i, genre in enumerate(("feminin", "masculin", None))
     ]
     account = container.accounts.account(mediateur.id)
-    world = World(container, tail, account.profile, people)
+    world = World(container, tail, account.profile, people, identity)
     world.collect()  # nothing of this mediator's is in the activities stream yet
     return world
 

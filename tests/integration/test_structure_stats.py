@@ -1,0 +1,328 @@
+"""A structure's statistics are its own aggregates (SPEC §5, issue: statistics at structure level).
+
+The projector keeps, beside each mediator's month buckets, one bucket per (structure, month):
+the sum of its members' buckets, recomputed from them under the same version rule. The
+beneficiaries' counters refresh files the structure's newcomers. A mediator who signs in with
+another SIRET takes their statistics along. Everything runs on moto with the real stream records.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.activites import ActiviteInput, ParticipantsAnonymes
+from chalicelib.stats.aggregation import (
+    Bucket,
+    Labels,
+    Selection,
+    bucket_of,
+    bucket_to_map,
+    figures,
+    month_of,
+    structure_bucket,
+    total,
+)
+from chalicelib.stats.handlers import daily_verification
+from chalicelib.stats.service import Periode, StatsService, months_between
+from chalicelib.stats.verify import verify
+from tests.conftest import Stack
+from tests.integration.test_stats_exactness import (
+    YEAR,
+    Delivery,
+    FlakyStatsStore,
+    StreamTail,
+    World,
+    individuel,
+    new_siret,
+    new_world,
+)
+
+MONTHS = [f"{YEAR}-{number:02d}" for number in range(1, 13)]
+WHOLE_YEAR = Periode(date(YEAR, 1, 1), date(YEAR, 12, 31))
+
+
+@pytest.fixture(scope="module")
+def tail(aws: Stack) -> StreamTail:
+    return StreamTail(aws)
+
+
+@pytest.fixture
+def container(app_setup: Any) -> Any:
+    from chalicelib import bootstrap
+
+    return bootstrap.get()
+
+
+def project(worlds: Iterable[World], seed: int = 7) -> None:
+    """Deliver every pending record of these mediators, chaotically (duplicates, retries,
+    throttled writes, shards interleaved)."""
+    from chalicelib.stats.projector import Projector
+    from chalicelib.store.stats import MonthReader
+
+    worlds = list(worlds)
+    records = []
+    for w in worlds:
+        w.collect()
+        records += w.pending
+        w.pending = []
+    c = worlds[0].container
+    rnd = random.Random(seed)
+    flaky = FlakyStatsStore(c._stats_store, rnd, p=0.2, crash=0.1, budget=8)
+    Delivery(Projector(flaky, MonthReader(c._activity_store), today=c.today), rnd).run(records)
+
+
+def scenario(world: World, shift: int = 0) -> None:
+    """Activities of every type over three months, with followed, anonymous and new people."""
+    first, second, third = world.people
+    world.create(individuel(world, 1 + shift, beneficiaire_id=first))
+    world.create(individuel(world, 2 + shift, day=3, canal="a_distance", lieu_id=None))
+    world.create(
+        ActiviteInput(
+            type="collectif",
+            date=date(YEAR, 2 + shift, 14),
+            duree=120,
+            canal="lieu_activite",
+            lieu_id=world.lieux[1],
+            thematiques=("banque_et_achats_en_ligne",),
+            participants_ids=(first, second),
+            participants_anonymes=ParticipantsAnonymes(total=3, deja_accompagnes=1),
+        )
+    )
+    moved = world.create(individuel(world, 3 + shift, beneficiaire_id=third, autonomie="autonome"))
+    world.edit(moved.id, individuel(world, 4 + shift, beneficiaire_id=third))
+
+
+def expected_bucket(worlds: Iterable[World], month: str) -> dict[str, Any]:
+    return bucket_to_map(structure_bucket(bucket_of(w.month(month)) for w in worlds))
+
+
+def direct_figures(worlds: list[World], periode: Periode, selection: Selection) -> dict[str, Any]:
+    """The structure's SPEC §5 figures straight from its mediators' activities."""
+    du, au = periode.du, periode.au
+    everything = [a for w in worlds for a in w.activities.values()]
+    inside = [a for a in everything if du <= a.date <= au]
+    by_month: dict[str, Bucket] = {
+        m: structure_bucket([bucket_of(a for a in inside if month_of(a.date) == m)])
+        for m in months_between(du, au)
+    }
+    combo = total(by_month.values(), selection)
+    par_mois = [(m, total([b], selection).counters.get("n", 0)) for m, b in by_month.items()]
+    first: dict[str, date] = {}
+    for a in everything:
+        for person in a.data.beneficiaires_lies():
+            first[person] = min(first.get(person, a.date), a.date)
+    nouveaux = sum(1 for p in combo.suivis if du <= first[p] <= au)
+    lieux = {lieu.id: lieu.nom for w in worlds for lieu in w.profile.lieux}
+    index = worlds[0].container.communes()
+
+    def commune(insee: str) -> str:
+        found = index.get(insee)
+        return str(found.libelle) if found else insee
+
+    labels = Labels(lieu=lambda i: lieux.get(i, "Lieu supprimé"), commune=commune)
+    return figures(combo, du, au, par_mois[-12:], nouveaux, labels)
+
+
+def assert_structure(container: Any, siret: str, worlds: list[World]) -> None:
+    store = container._stats_store
+    kept = store.structure_buckets(siret, MONTHS)
+    for month in MONTHS:
+        got = bucket_to_map(kept[month][0]) if month in kept else {}
+        assert got == expected_bucket(worlds, month), month
+    union: dict[str, date] = {}
+    for w in worlds:
+        union.update(store.newcomers(w.mediateur_id, MONTHS))
+    assert store.structure_newcomers(siret, MONTHS) == union
+    assert store.members(siret) == {w.mediateur_id for w in worlds}
+
+
+def sign_in_again(world: World, siret: str | None) -> None:
+    assert world.identity is not None
+    world.identity = replace(world.identity, siret=siret)
+    world.container.accounts.sign_in(world.identity)
+    account = world.container.accounts.account(world.mediateur_id)
+    world.profile = account.profile
+
+
+# --- the aggregates ------------------------------------------------------------------------------
+
+
+def test_a_structures_buckets_are_the_sum_of_its_mediators_and_its_figures_exact(
+    container: Any, tail: StreamTail
+) -> None:
+    siret, other = new_siret(), new_siret()
+    alice, bob = new_world(container, tail, siret), new_world(container, tail, siret)
+    outsider = new_world(container, tail, other)
+    scenario(alice)
+    scenario(bob, shift=1)
+    scenario(outsider)
+    bob.delete(next(iter(bob.activities)))
+
+    project([alice, bob, outsider])
+
+    assert_structure(container, siret, [alice, bob])
+    assert_structure(container, other, [outsider])
+    statistics = container.statistics
+    for periode in (
+        WHOLE_YEAR,  # whole months: the structure's buckets
+        Periode(date(YEAR, 2, 10), date(YEAR, 4, 20)),  # edges: the members' activities
+    ):
+        for selection in (Selection(), Selection("individuel", "lieu_activite")):
+            got = statistics.structure_figures(siret, periode, selection.type, selection.canal)
+            assert got == direct_figures([alice, bob], periode, selection), (periode, selection)
+    whole = statistics.structure_figures(siret, WHOLE_YEAR)
+    assert whole["beneficiaires"]["suivis"] == 6  # three each, no one counted twice
+    assert whole["accompagnements"]["total"] == sum(
+        statistics.figures(w.profile, WHOLE_YEAR)["accompagnements"]["total"] for w in (alice, bob)
+    )
+
+
+class CountingReader:
+    """The stats store, counting the items each read asks for."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.items: dict[str, int] = {}
+
+    def _count(self, name: str, months: Iterable[str]) -> list[str]:
+        months = list(months)
+        self.items[name] = self.items.get(name, 0) + len(months)
+        return months
+
+    def buckets(self, mediateur_id: str, months: Iterable[str]) -> Any:
+        return self.real.buckets(mediateur_id, self._count("buckets", months))
+
+    def newcomers(self, mediateur_id: str, months: Iterable[str]) -> Any:
+        return self.real.newcomers(mediateur_id, self._count("newcomers", months))
+
+    def structure_buckets(self, siret: str, months: Iterable[str]) -> Any:
+        return self.real.structure_buckets(siret, self._count("structure_buckets", months))
+
+    def structure_newcomers(self, siret: str, months: Iterable[str]) -> Any:
+        return self.real.structure_newcomers(siret, self._count("structure_newcomers", months))
+
+
+def test_a_structures_year_reads_12_buckets_and_12_newcomer_items_whatever_its_size(
+    container: Any, tail: StreamTail
+) -> None:
+    siret = new_siret()
+    members = [new_world(container, tail, siret) for _ in range(4)]
+    for world in members:
+        world.create(individuel(world, 5, beneficiaire_id=world.people[0]))
+    project(members)
+    counting = CountingReader(container._stats_store)
+    service = StatsService(
+        counting,
+        container._activity_store,
+        communes=container.communes,
+        today=lambda: date(YEAR + 1, 6, 1),
+        latest_allowed=lambda: date(YEAR + 1, 6, 1),
+        structure=container.accounts.structure_profiles,
+    )
+
+    figures_ = service.structure_figures(siret, WHOLE_YEAR)
+
+    assert figures_["accompagnements"]["total"] == 4
+    assert figures_["beneficiaires"]["nouveaux"] == 4
+    assert counting.items == {"structure_buckets": 12, "structure_newcomers": 12}
+
+
+# --- moving ------------------------------------------------------------------------------------
+
+
+def test_a_mediator_who_signs_in_with_another_siret_takes_their_statistics_along(
+    container: Any, tail: StreamTail
+) -> None:
+    before, after = new_siret(), new_siret()
+    mover, stayer = new_world(container, tail, before), new_world(container, tail, before)
+    newcomer = new_world(container, tail, after)
+    for world in (mover, stayer, newcomer):
+        scenario(world)
+    project([mover, stayer, newcomer])
+
+    sign_in_again(mover, after)
+
+    assert_structure(container, before, [stayer])
+    assert_structure(container, after, [mover, newcomer])
+    # and the activities recorded afterwards count for the new structure only
+    mover.create(individuel(mover, 7))
+    project([mover])
+    assert_structure(container, after, [mover, newcomer])
+    assert_structure(container, before, [stayer])
+
+    sign_in_again(mover, None)  # no structure any more
+
+    assert_structure(container, after, [newcomer])
+    assert container._stats_store.structure_of(mover.mediateur_id) is None
+    assert verify(container, [mover.mediateur_id, stayer.mediateur_id], repair=False).ok
+
+
+# --- verification --------------------------------------------------------------------------------
+
+
+def test_verify_reports_and_repairs_a_structures_drift(container: Any, tail: StreamTail) -> None:
+    siret = new_siret()
+    alice, bob = new_world(container, tail, siret), new_world(container, tail, siret)
+    scenario(alice)
+    scenario(bob)
+    project([alice, bob])
+    ids = [alice.mediateur_id, bob.mediateur_id]
+    assert verify(container, ids, repair=False).ok
+    store = container._stats_store
+    # a wrong counter in a structure bucket
+    bucket, version = store.structure_bucket(siret, f"{YEAR}-02")
+    key = sorted(bucket)[0]
+    bucket[key].counters["n"] += 5
+    store.save_structure_bucket(siret, f"{YEAR}-02", bucket, version)
+    # a newcomer missing from the structure's list
+    newcomers = store.newcomer_months("STR#" + siret)
+    month, people = sorted(newcomers.items())[0]
+    store.set_structure_newcomers(siret, month, dict(sorted(people.items())[1:]))
+
+    report = verify(container, ids, repair=False)
+
+    text = "\n".join(report.lines())
+    assert f"structure {siret} mois {YEAR}-02" in text
+    assert f"{key} n: attendu" in text
+    assert f"structure {siret} mois {month}" in text
+    assert "nouveaux " in text
+    assert "1 structure(s)" in text
+    for name in ("Ana", "Personne"):
+        assert name not in text  # ids and counters only
+
+    repaired = verify(container, ids, repair=True)
+
+    assert repaired.drifts and not repaired.unrepaired
+    assert verify(container, ids, repair=False).ok
+    assert_structure(container, siret, [alice, bob])
+
+
+def test_a_move_that_stopped_midway_is_finished_by_the_daily_verification(
+    container: Any, tail: StreamTail
+) -> None:
+    before, after = new_siret(), new_siret()
+    mover = new_world(container, tail, before)
+    scenario(mover)
+    project([mover])
+    # The sign-in saved the new SIRET and moved the membership, then its Lambda timed out:
+    # the structures' buckets and newcomers were not recomputed.
+    assert mover.identity is not None
+    container._stats_store.touch([mover.mediateur_id], container.today())
+    container._stats_store.set_structure(mover.mediateur_id, before, after)
+    profile = replace(mover.profile.mediateur, siret=after)
+    container.accounts._store.save_sign_in(profile)
+    mover.profile = container.accounts.account(mover.mediateur_id).profile
+    assert not verify(container, [mover.mediateur_id], repair=False).ok
+
+    summary = daily_verification({})
+
+    assert summary["ecarts"] >= 1 and summary["non_repares"] == 0
+    assert summary["structures"] >= 2
+    assert_structure(container, after, [mover])
+    assert_structure(container, before, [])
