@@ -21,12 +21,12 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.activites import Activite, Filtres
-from chalicelib.stats.aggregation import Bucket, bucket_from_map, bucket_to_map
+from chalicelib.stats.aggregation import Bucket, Combo, bucket_from_map, bucket_to_map
 from chalicelib.store import models
 from chalicelib.store.models import _Meta
 
@@ -40,6 +40,7 @@ class BucketItem(Model):
     b = MapAttribute(null=True)  # type: ignore[var-annotated]
     v = NumberAttribute(default=0)
     at = UnicodeAttribute(null=True)  # when it was computed (ISO), for operators
+    np = NumberAttribute(null=True)  # parts holding the followed people (big structures)
 
 
 class NewcomersItem(Model):
@@ -138,10 +139,47 @@ def structure_of(mediateur_id: str) -> str | None:
     return item.s or None
 
 
+PART_CHARS = 300_000  # followed people's ids per item (DynamoDB's item limit is 400 KB)
+
+
+def spill(raw: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """A packed bucket whose followed people would not fit in one item keeps its counters and
+    hands the people to parts (`M#<month>#1`, `#2`…) of at most PART_CHARS each: a structure of
+    a few hundred mediators (about 11 000 people a month per part)."""
+    if sum(len(combo["s"]) for combo in raw.values()) <= PART_CHARS:
+        return raw, []
+    main = {key: {"c": combo["c"], "s": ""} for key, combo in raw.items()}
+    parts: list[dict[str, list[str]]] = [{}]
+    size = 0
+    for key, combo in raw.items():
+        for person in combo["s"].split():
+            if size + len(person) + 1 > PART_CHARS:
+                parts.append({})
+                size = 0
+            parts[-1].setdefault(key, []).append(person)
+            size += len(person) + 1
+    return main, [{key: " ".join(ids) for key, ids in part.items()} for part in parts]
+
+
+def _read_parts(items: list[BucketItem], consistent: bool) -> dict[tuple[str, str], Any]:
+    keys = [
+        (item.pk, f"{item.sk}#{number}")
+        for item in items
+        for number in range(1, int(item.np or 0) + 1)
+    ]
+    if not keys:
+        return {}
+    return {
+        (part.pk, part.sk): part.b
+        for part in BucketItem.batch_get(keys, consistent_read=consistent)
+    }
+
+
 class DynamoStatsStore:
     def __init__(self) -> None:
         self._touched_day: date | None = None
         self._touched: set[str] = set()
+        self._parts_seen: dict[tuple[str, str], tuple[int, int]] = {}  # key -> (version, parts)
 
     # --- month buckets, of a mediator (MED#) or of a structure (STR#) --------------------------
 
@@ -154,21 +192,19 @@ class DynamoStatsStore:
 
     def _buckets(self, pk: str, months: Iterable[str]) -> dict[str, tuple[Bucket, int]]:
         keys = [(pk, "M#" + m) for m in dict.fromkeys(months)]
+        items = list(BucketItem.batch_get(keys))
+        parts = _read_parts(items, consistent=False)
         found: dict[str, tuple[Bucket, int]] = {}
-        for item in BucketItem.batch_get(keys):
-            found[item.sk.removeprefix("M#")] = (
-                bucket_from_map(_as_dict(item.b)),
-                int(item.v or 0),
-            )
+        for item in items:
+            found[item.sk.removeprefix("M#")] = (self._unpack(item, parts), int(item.v or 0))
         return found
 
     def member_buckets(self, mediateur_ids: Iterable[str], month: str) -> dict[str, Bucket]:
         """The month's bucket of each of these mediators (strongly consistent batch read)."""
         keys = [(_med(m), "M#" + month) for m in dict.fromkeys(mediateur_ids)]
-        return {
-            item.pk.removeprefix("MED#"): bucket_from_map(_as_dict(item.b))
-            for item in BucketItem.batch_get(keys, consistent_read=True)
-        }
+        items = list(BucketItem.batch_get(keys, consistent_read=True))
+        parts = _read_parts(items, consistent=True)
+        return {item.pk.removeprefix("MED#"): self._unpack(item, parts) for item in items}
 
     def bucket(self, mediateur_id: str, month: str) -> tuple[Bucket, int]:
         return self._bucket(_med(mediateur_id), month)
@@ -181,7 +217,17 @@ class DynamoStatsStore:
             item = BucketItem.get(pk, "M#" + month, consistent_read=True)
         except BucketItem.DoesNotExist:
             return {}, 0
-        return bucket_from_map(_as_dict(item.b)), int(item.v or 0)
+        return self._unpack(item, _read_parts([item], consistent=True)), int(item.v or 0)
+
+    def _unpack(self, item: BucketItem, parts: dict[tuple[str, str], Any]) -> Bucket:
+        """A stored bucket, its followed people gathered from its parts if it has any."""
+        bucket = bucket_from_map(_as_dict(item.b))
+        count = int(item.np or 0)
+        self._parts_seen[(item.pk, item.sk)] = (int(item.v or 0), count)
+        for number in range(1, count + 1):
+            for key, people in _as_dict(parts.get((item.pk, f"{item.sk}#{number}"))).items():
+                bucket.setdefault(str(key), Combo()).suivis.update(str(people).split())
+        return bucket
 
     def save_bucket(self, mediateur_id: str, month: str, bucket: Bucket, expected: int) -> None:
         """Write a recomputed bucket unless another computation wrote it since it was read."""
@@ -191,20 +237,51 @@ class DynamoStatsStore:
         self._save(_str(siret), month, bucket, expected)
 
     def _save(self, pk: str, month: str, bucket: Bucket, expected: int) -> None:
+        main, parts = spill(bucket_to_map(bucket))
         item = BucketItem(
             pk,
             "M#" + month,
-            b=bucket_to_map(bucket) or None,
+            b=main or None,
             v=expected + 1,
             at=datetime.now(UTC).isoformat(timespec="seconds"),
+            np=len(parts) or None,
         )
         condition = BucketItem.sk.does_not_exist() if expected == 0 else BucketItem.v == expected
+        before = self._parts_before(pk, month, expected)
+        if not parts and not before:
+            try:
+                item.save(condition=condition)
+            except PutError as exc:
+                if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                    raise StaleBucket(month) from None
+                raise
+            return
+        # The bucket and its parts change together, under the bucket's version.
         try:
-            item.save(condition=condition)
-        except PutError as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            with TransactWrite(connection=models.connection()) as tx:
+                tx.save(item, condition=condition)
+                for number, part in enumerate(parts, start=1):
+                    tx.save(BucketItem(pk, f"M#{month}#{number}", b=part))
+                for number in range(len(parts) + 1, before + 1):
+                    tx.delete(BucketItem(pk, f"M#{month}#{number}"))
+        except TransactWriteError as exc:
+            reasons = getattr(exc, "cancellation_reasons", None) or []
+            if any(getattr(r, "code", None) == "ConditionalCheckFailed" for r in reasons if r):
                 raise StaleBucket(month) from None
             raise
+
+    def _parts_before(self, pk: str, month: str, expected: int) -> int:
+        """How many parts the stored version has (known from the read that preceded)."""
+        if expected == 0:
+            return 0
+        seen = self._parts_seen.get((pk, "M#" + month))
+        if seen is not None and seen[0] == expected:
+            return seen[1]
+        try:
+            item = BucketItem.get(pk, "M#" + month, consistent_read=True, attributes_to_get=["np"])
+        except BucketItem.DoesNotExist:
+            return 0
+        return int(item.np or 0)
 
     def confirm_bucket(self, mediateur_id: str, month: str, expected: int) -> None:
         """A recomputation found the bucket right: still bump its version, unless another
@@ -246,6 +323,7 @@ class DynamoStatsStore:
             for item in BucketItem.query(
                 pk, BucketItem.sk.startswith("M#"), attributes_to_get=["sk"]
             )
+            if "#" not in item.sk.removeprefix("M#")  # not a part
         ]
 
     # --- structure membership -------------------------------------------------------------------

@@ -326,3 +326,44 @@ def test_a_move_that_stopped_midway_is_finished_by_the_daily_verification(
     assert summary["structures"] >= 2
     assert_structure(container, after, [mover])
     assert_structure(container, before, [])
+
+
+# --- a structure too big for one item -----------------------------------------------------------
+
+
+def test_a_structure_whose_people_do_not_fit_one_item_keeps_them_in_parts(
+    container: Any, tail: StreamTail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import stats as stats_store
+    from chalicelib.store.stats import BucketItem
+
+    monkeypatch.setattr(stats_store, "PART_CHARS", 60)  # two ids per item
+    siret = new_siret()
+    alice, bob = new_world(container, tail, siret), new_world(container, tail, siret)
+    for world in (alice, bob):
+        for person in world.people:
+            world.create(individuel(world, 1, beneficiaire_id=person))
+    project([alice, bob])
+
+    def parts() -> list[str]:
+        keys = BucketItem.query("STR#" + siret, BucketItem.sk.startswith(f"M#{YEAR}-01#"))
+        return sorted(item.sk for item in keys)
+
+    assert parts() == [f"M#{YEAR}-01#{n}" for n in (1, 2, 3)]  # six people, two per part
+    assert_structure(container, siret, [alice, bob])
+    assert container._stats_store.structure_months(siret) == [f"{YEAR}-01"]
+
+    for activity_id in sorted(bob.activities)[1:]:
+        bob.delete(activity_id)
+    project([alice, bob])
+
+    assert parts() == [f"M#{YEAR}-01#1", f"M#{YEAR}-01#2"]  # the third is gone
+    assert_structure(container, siret, [alice, bob])
+    assert verify(container, [alice.mediateur_id, bob.mediateur_id], repair=False).ok
+
+    for activity_id in sorted(alice.activities)[1:]:
+        alice.delete(activity_id)
+    project([alice, bob])
+
+    assert parts() == []  # two people fit in the bucket itself again
+    assert_structure(container, siret, [alice, bob])

@@ -466,3 +466,51 @@ def test_a_seeded_dataset_gives_exactly_the_figures_counted_by_hand() -> None:
     }
     assert rows(f["statuts"]) == {"retraite": (2, 22.2), "non_communique": (7, 77.8)}
     assert rows(f["communes_residence"]) == {"non_communique": (9, 100.0)}
+
+
+# --- structures ----------------------------------------------------------------------------------
+
+
+def test_a_structure_bucket_adds_its_mediators_up_without_the_lieu_in_its_keys() -> None:
+    from chalicelib.stats.aggregation import structure_bucket
+
+    alice = {
+        "individuel|lieu_activite|L1": Combo(Counter({"a": 2, "n": 2, "li:L1": 2}), {"p1"}),
+        "individuel|lieu_activite|L2": Combo(Counter({"a": 1, "n": 1, "li:L2": 1}), {"p2"}),
+    }
+    bob = {"individuel|lieu_activite|L9": Combo(Counter({"a": 1, "n": 1, "li:L9": 1}), {"p9"})}
+    collectif = {"collectif|a_distance|": Combo(Counter({"a": 1, "n": 4, "an": 3}), {"p3"})}
+
+    merged = structure_bucket([alice, bob, collectif])
+
+    assert set(merged) == {"individuel|lieu_activite|", "collectif|a_distance|"}
+    individuel = merged["individuel|lieu_activite|"]
+    assert individuel.counters == Counter({"a": 4, "n": 4, "li:L1": 2, "li:L2": 1, "li:L9": 1})
+    assert individuel.suivis == {"p1", "p2", "p9"}
+    assert alice["individuel|lieu_activite|L1"].suivis == {"p1"}  # the members' are untouched
+
+
+def test_people_too_many_for_one_item_spill_into_parts_that_add_up_to_them() -> None:
+    from chalicelib.store import stats
+
+    people = [f"p{n:025d}" for n in range(40)]  # 26 characters, like the real ids
+    raw = {"a|b|": {"c": "a=40 n=40", "s": " ".join(people[:25])}, "c|d|": {"c": "a=1", "s": ""}}
+    raw["e|f|"] = {"c": "a=15", "s": " ".join(people[25:])}
+
+    assert stats.spill(raw) == (raw, [])  # fits: stored as it is
+    limit = stats.PART_CHARS
+    try:
+        stats.PART_CHARS = 27 * 7
+        main, parts = stats.spill(raw)
+    finally:
+        stats.PART_CHARS = limit
+
+    assert {k: v["c"] for k, v in main.items()} == {k: v["c"] for k, v in raw.items()}
+    assert all(v["s"] == "" for v in main.values())
+    assert len(parts) == 6  # 40 people, 7 a part
+    assert all(sum(len(s) + 1 for s in part.values()) <= 27 * 7 + 1 for part in parts)
+    gathered: dict[str, list[str]] = {}
+    for part in parts:
+        for key, ids in part.items():
+            gathered.setdefault(key, []).extend(ids.split())
+    assert gathered == {"a|b|": people[:25], "e|f|": people[25:]}
