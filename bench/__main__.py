@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.common import ROOT, Result
 
-GROUPS = ("cold_start", "package", "cra", "search", "stats", "stream", "export")
+GROUPS = ("cold_start", "package", "cra", "search", "stats", "structure", "stream", "export")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,6 +72,10 @@ def _in_process(groups: set[str], rnd: random.Random) -> list[Result]:
             from bench.stats_bench import stats_reads
 
             steps.append(("stats", lambda: stats_reads(container, stack, rnd)))
+        if "structure" in groups:
+            from bench.stats_bench import structure_reads
+
+            steps.append(("structure", lambda: structure_reads(container, stack, rnd)))
         if "export" in groups:
             from bench.export_bench import export_cases
 

@@ -111,11 +111,13 @@ class Mediator:
         return [lieu.id for lieu in self.profile.lieux]
 
 
-def new_mediator(container: Any, label: str, email: str | None = None) -> Mediator:
-    """Signed in through the real account service, with two lieux."""
+def new_mediator(
+    container: Any, label: str, email: str | None = None, siret: str | None = None
+) -> Mediator:
+    """Signed in through the real account service (employed by `siret`), with two lieux."""
     sub = uuid.uuid4().hex
     email = email or f"bench-{label}-{sub[:8]}@example.org"
-    identity = Identity(sub, "bench", email, "Camille", label.capitalize(), None)
+    identity = Identity(sub, "bench", email, "Camille", label.capitalize(), siret)
     mediateur = container.accounts.sign_in(identity)
     for nom, commune in (("Médiathèque", "69383"), ("France services", "13055")):
         container.accounts.add_lieu(mediateur.id, LieuInput(nom, "1 place de la Mairie", commune))

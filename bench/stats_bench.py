@@ -145,6 +145,69 @@ def _speedup(container: Any, mediator: seed.Mediator, periode: Any) -> Result:
     )
 
 
+# --- a structure's year ---------------------------------------------------------------------------
+
+STRUCTURE_SIZES = (5, 40)  # mediators
+STRUCTURE_ACTIVITIES = 120  # a year, each
+
+
+def structure_reads(container: Any, stack: Stack, rnd: random.Random) -> list[Result]:
+    """Case 4 for a gestionnaire de structure: the stats-table items one view of a past year
+    reads, with 5 and 40 mediators in the structure, from the structure's own buckets; beside
+    it, what summing the members' buckets at read time (the design before) reads."""
+    import uuid
+
+    from chalicelib.stats.service import Periode
+
+    year = container.today().year - 1
+    periode = Periode(date(year, 1, 1), date(year, 12, 31))
+    meter = dynamodb_meter()
+    stats_table = stack.names.table("stats")
+    found: dict[int, tuple[int, int, int]] = {}
+    for size in STRUCTURE_SIZES:
+        siret = "7" + str(uuid.uuid4().int)[:13]
+        members = []
+        for n in range(size):
+            mediator = seed.new_mediator(container, f"structure{size}m{n}", siret=siret)
+            mediator.people = seed.seed_people(container, mediator.id, 12, rnd)
+            mediator.arrive_over(seed.days_of_year(year), rnd)
+            with streams_off(stack.names.table("activities")):
+                for _ in seed.seed_activities(
+                    mediator, STRUCTURE_ACTIVITIES, seed.days_of_year(year), rnd
+                ):
+                    pass
+            build_aggregates(container, mediator, _months(year))
+            members.append(mediator)
+        for month in _months(year):
+            container.projector.recompute_structure(siret, month)
+        with meter.counting():
+            answer = container.statistics.structure_figures(siret, periode)
+        assert answer["accompagnements"]["total"] >= size * STRUCTURE_ACTIVITIES, answer
+        own = meter.by_table[stats_table]
+        app_items = meter.items_read - own
+        with meter.counting():
+            for mediator in members:
+                container.statistics.figures(mediator.profile, periode)
+        found[size] = (own, meter.by_table[stats_table], app_items)
+    same = len({own for own, _, _ in found.values()}) == 1
+    return [
+        Result(
+            f"stats_structure_items_read_{size}_mediators",
+            own,
+            "items",
+            "<= 24, same at 5 and 40 mediators",
+            {
+                "summing_members_buckets_items": summed,
+                "profile_and_lieux_items_for_labels": app_items,
+                "activities": size * STRUCTURE_ACTIVITIES,
+                "same_at_every_size": same,
+            },
+            also=same,
+        )
+        for size, (own, summed, app_items) in found.items()
+    ]
+
+
 # --- the stream ---------------------------------------------------------------------------------
 
 

@@ -9,6 +9,10 @@ converge on "bucket == recomputation": a stale computation can never overwrite a
 (not even one that concluded "nothing to change"), and the record of the last change always
 triggers a computation that reads it. The in-memory property test
 (tests/unit/test_projector_property.py) found the "nothing to change" race.
+
+Structures: after a batch's mediator months, each (structure, month) they belong to is
+recomputed the same way from its members' buckets (`recompute_structure`); a mediator who signs
+in with another SIRET moves with `join`.
 """
 
 from __future__ import annotations
@@ -178,6 +182,8 @@ class Projector:
                 key = (change.mediateur_id, month)
                 if key not in ok:
                     ok[key] = self._safely(self.recompute, *key)
+        # Their structures are read only now, after the mediators' saves: a move at sign-in
+        # (`join`) that this read misses lists the months saved above and recomputes them.
         structures: dict[str, str | None] = {}
         done: dict[tuple[str, str], bool] = {}
         for change in changes:
