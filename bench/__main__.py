@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     print(f"\nraw figures (medians, counts):\n{details(results)}")
     print(f"\n{sum(r.ok for r in results)}/{len(results)} targets met in {elapsed:.0f} s")
-    print(f"written: {Path(args.output).relative_to(ROOT)}")
+    output = Path(args.output).resolve()
+    print(f"written: {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
     return 0
 
 

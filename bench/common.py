@@ -32,7 +32,7 @@ class Result:
     @property
     def ok(self) -> bool:
         op, _, bound = self.target.partition(" ")
-        bound = bound.split(" ")[0]
+        bound = bound.split(" ")[0].rstrip(",")
         if not self.also:
             return False
         if op == "<=":
@@ -302,6 +302,7 @@ class WriteUnits:
         self.units = 0
         self.writes: Counter[str] = Counter()
         self.by_table: Counter[str] = Counter()
+        self.by_owner: Counter[str] = Counter()  # pk prefix: MED#, STR#, TOUCHED#…
         self._before: list[tuple[str, dict[str, Any], int, dict[str, Any] | None]] = []
         self.enabled = False
 
@@ -320,6 +321,7 @@ class WriteUnits:
             units = factor * write_units(old, stored_item(table, key))
             self.units += units
             self.by_table[table] += units
+            self.by_owner[str(key.get("pk", {}).get("S", "")).partition("#")[0]] += units
         self.writes[model.name] += 1
         self._before = []
 

@@ -34,6 +34,7 @@ SIZES = (1_000, 10_000, 50_000)
 MONTHS = 12
 BATCH = 100
 STREAM_MEDIATORS = 200  # each records ~5 activities in the hour (README: reporting peak)
+STREAM_STRUCTURE_SIZE = 10  # mediators per structure employeuse
 STREAM_OPS = 1_000
 EARLIER_THIS_MONTH = 60  # activities each already has in the current month
 
@@ -284,13 +285,17 @@ def _stream_mediators(container: Any, stack: Stack, rnd: random.Random) -> list[
     mediators = []
     with streams_off(stack.names.table("activities")):
         for n in range(STREAM_MEDIATORS):
-            mediator = seed.new_mediator(container, f"stream{n}")
+            siret = f"6{n // STREAM_STRUCTURE_SIZE:013d}"
+            mediator = seed.new_mediator(container, f"stream{n}", siret=siret)
             mediator.people = seed.seed_people(container, mediator.id, 10, rnd)
             for _ in seed.seed_activities(mediator, EARLIER_THIS_MONTH, days, rnd):
                 pass
             mediators.append(mediator)
     for mediator in mediators:  # the stream pipeline never writes the newcomers items
         build_aggregates(container, mediator, [month], newcomers=False)
+    for siret in {m.profile.mediateur.siret for m in mediators}:
+        assert siret
+        container.projector.recompute_structure(siret, month)
     return mediators
 
 
@@ -332,6 +337,8 @@ def stream_pipeline(container: Any, stack: Stack, rnd: random.Random) -> list[Re
                 "activities_already_this_month_each": EARLIER_THIS_MONTH,
                 "wcu_total": meter.units,
                 "wcu_by_table": dict(meter.by_table),
+                "wcu_by_owner": dict(meter.by_owner),
+                "mediators_per_structure": STREAM_STRUCTURE_SIZE,
                 "writes_by_operation": dict(meter.writes),
                 "setup_s": round(setup, 1),
                 "activity_writes_s": round(writes, 1),
