@@ -140,6 +140,7 @@ def structure_of(mediateur_id: str) -> str | None:
 
 
 PART_CHARS = 300_000  # followed people's ids per item (DynamoDB's item limit is 400 KB)
+PARTS_SEEN_MAX = 10_000  # buckets whose number of parts a store remembers (saves a read)
 
 
 def spill(raw: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
@@ -223,6 +224,8 @@ class DynamoStatsStore:
         """A stored bucket, its followed people gathered from its parts if it has any."""
         bucket = bucket_from_map(_as_dict(item.b))
         count = int(item.np or 0)
+        if len(self._parts_seen) >= PARTS_SEEN_MAX:  # a long-lived container: stay small
+            self._parts_seen.clear()
         self._parts_seen[(item.pk, item.sk)] = (int(item.v or 0), count)
         for number in range(1, count + 1):
             for key, people in _as_dict(parts.get((item.pk, f"{item.sk}#{number}"))).items():
