@@ -130,13 +130,17 @@ def set_newcomers(pk: str, month: str, people: dict[str, str]) -> None:
     )
 
 
-def structure_of(mediateur_id: str) -> str | None:
-    """The SIRET this mediator's statistics count for (None: no structure), strongly read."""
+def _membership(pk: str, sk: str) -> MembershipItem | None:
     try:
-        item = MembershipItem.get(_med(mediateur_id), "STRUCTURE", consistent_read=True)
+        return MembershipItem.get(pk, sk, consistent_read=True)
     except MembershipItem.DoesNotExist:
         return None
-    return item.s or None
+
+
+def structure_of(mediateur_id: str) -> str | None:
+    """The SIRET this mediator's statistics count for (None: no structure), strongly read."""
+    item = _membership(_med(mediateur_id), "STRUCTURE")
+    return (item.s or None) if item else None
 
 
 PART_CHARS = 300_000  # followed people's ids per item (DynamoDB's item limit is 400 KB)
@@ -335,18 +339,12 @@ class DynamoStatsStore:
         return structure_of(mediateur_id)
 
     def former_structures(self, mediateur_id: str) -> set[str]:
-        try:
-            item = MembershipItem.get(_med(mediateur_id), "STRUCTURE", consistent_read=True)
-        except MembershipItem.DoesNotExist:
-            return set()
-        return set(item.m or ())
+        item = _membership(_med(mediateur_id), "STRUCTURE")
+        return set(item.m or ()) if item else set()
 
     def members(self, siret: str) -> set[str]:
-        try:
-            item = MembershipItem.get(_str(siret), "MEMBRES", consistent_read=True)
-        except MembershipItem.DoesNotExist:
-            return set()
-        return set(item.m or ())
+        item = _membership(_str(siret), "MEMBRES")
+        return set(item.m or ()) if item else set()
 
     def set_structure(self, mediateur_id: str, before: str | None, after: str | None) -> None:
         """Move a mediator's statistics from one structure to another, in one transaction."""
