@@ -132,22 +132,22 @@ class StatsService:
 
     def _month_buckets(
         self,
-        stored: dict[str, tuple[Bucket, int]],
+        stored: Callable[[list[str]], dict[str, tuple[Bucket, int]]],
         periode: Periode,
         mediateurs: Iterable[str],
-        combine: Callable[[list[Bucket]], Bucket] = lambda found: found[0],
+        combine: Callable[[Bucket], Bucket] = lambda bucket: bucket,
     ) -> dict[str, Bucket]:
-        """One bucket per month of the period: stored for whole months, computed from the
-        activities of these mediators at the edges."""
+        """One bucket per month of the period: `stored` for whole months, computed from the
+        activities of these mediators at the edges (then `combine`d like the stored ones)."""
         whole = self._whole_months(periode)
-        result = {m: stored[m][0] if m in stored else {} for m in whole}
+        found = stored(whole)
+        result = {m: found[m][0] if m in found else {} for m in whole}
         for month in months_between(periode.du, periode.au):
             if month not in result:
                 du = max(periode.du, _month_start(month))
                 au = min(periode.au, _month_end(month))
-                result[month] = combine(
-                    [bucket_of(self._between(m, du, au)) for m in mediateurs] or [{}]
-                )
+                activities = [a for m in mediateurs for a in self._between(m, du, au)]
+                result[month] = combine(bucket_of(activities))
         return result
 
     def _between(self, mediateur_id: str, du: date, au: date) -> list[Activite]:
@@ -181,13 +181,13 @@ class StatsService:
         assert self._structure is not None, "the service was built without structures"
         profiles = list(self._structure(siret))
         by_month = self._month_buckets(
-            self._buckets.structure_buckets(siret, self._whole_months(periode)),
+            lambda months: self._buckets.structure_buckets(siret, months),
             periode,
             [p.mediateur.id for p in profiles],
-            structure_bucket,
+            lambda bucket: structure_bucket([bucket]),
         )
         first_times = self._buckets.structure_newcomers(siret, by_month)
-        part = _part(by_month, first_times, periode, Selection(type, canal, None))
+        part = _sum_up(by_month, first_times, periode, Selection(type, canal, None))
         par_mois = sorted(part.par_mois.items())[-MAX_MONTHS_CHART:]
         return figures(
             part.combo, periode.du, periode.au, par_mois, part.nouveaux, self._labels(profiles)
@@ -196,12 +196,10 @@ class StatsService:
     def _part(self, mediateur_id: str, periode: Periode, selection: Selection) -> _Part:
         """One mediator's figures: summed counters, per-month totals, newcomers."""
         by_month = self._month_buckets(
-            self._buckets.buckets(mediateur_id, self._whole_months(periode)),
-            periode,
-            [mediateur_id],
+            lambda months: self._buckets.buckets(mediateur_id, months), periode, [mediateur_id]
         )
         first_times = self._buckets.newcomers(mediateur_id, by_month)
-        return _part(by_month, first_times, periode, selection)
+        return _sum_up(by_month, first_times, periode, selection)
 
     def resume_30_jours(self, profile: Profile) -> dict[str, Any]:
         today = self._today()
@@ -229,7 +227,7 @@ class _Part:
     nouveaux: int
 
 
-def _part(
+def _sum_up(
     by_month: dict[str, Bucket],
     first_times: dict[str, date],
     periode: Periode,

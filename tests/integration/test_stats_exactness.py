@@ -316,27 +316,7 @@ class World:
 
     def direct_figures(self, periode: Periode, selection: Selection) -> dict[str, Any]:
         """SPEC §5 straight from the activities (no bucket, no newcomers item)."""
-        du, au = periode.du, periode.au
-        inside = [a for a in self.activities.values() if du <= a.date <= au]
-        by_month = {
-            m: bucket_of(a for a in inside if month_of(a.date) == m) for m in months_between(du, au)
-        }
-        combo = total(by_month.values(), selection)
-        par_mois = [(m, total([b], selection).counters.get("n", 0)) for m, b in by_month.items()]
-        first: dict[str, date] = {}
-        for a in self.activities.values():
-            for person in a.data.beneficiaires_lies():
-                first[person] = min(first.get(person, a.date), a.date)
-        nouveaux = sum(1 for p in combo.suivis if du <= first[p] <= au)
-        lieux = {lieu.id: lieu.nom for lieu in self.profile.lieux}
-        index = self.container.communes()
-
-        def commune(insee: str) -> str:
-            found = index.get(insee)
-            return str(found.libelle) if found else insee
-
-        labels = Labels(lieu=lambda i: lieux.get(i, "Lieu supprimé"), commune=commune)
-        return figures(combo, du, au, par_mois[-12:], nouveaux, labels)
+        return direct_figures([self], periode, selection)
 
     def assert_structure_exact(self, months: list[str]) -> None:
         """The mediator's structure (alone in it) holds the same, lieux aside, and the same
@@ -376,6 +356,39 @@ class World:
             for s in selections:
                 got = statistics.figures(self.profile, periode, s.type, s.canal, s.lieu)
                 assert got == self.direct_figures(periode, s), (periode, s)
+
+
+def direct_figures(
+    worlds: list[World],
+    periode: Periode,
+    selection: Selection,
+    combine: Callable[[Bucket], Bucket] = lambda bucket: bucket,
+) -> dict[str, Any]:
+    """SPEC §5 straight from these mediators' activities, each month's bucket `combine`d (a
+    structure's drops the lieu from its keys)."""
+    du, au = periode.du, periode.au
+    everything = [a for w in worlds for a in w.activities.values()]
+    inside = [a for a in everything if du <= a.date <= au]
+    by_month = {
+        m: combine(bucket_of(a for a in inside if month_of(a.date) == m))
+        for m in months_between(du, au)
+    }
+    combo = total(by_month.values(), selection)
+    par_mois = [(m, total([b], selection).counters.get("n", 0)) for m, b in by_month.items()]
+    first: dict[str, date] = {}
+    for a in everything:
+        for person in a.data.beneficiaires_lies():
+            first[person] = min(first.get(person, a.date), a.date)
+    nouveaux = sum(1 for p in combo.suivis if du <= first[p] <= au)
+    lieux = {lieu.id: lieu.nom for w in worlds for lieu in w.profile.lieux}
+    index = worlds[0].container.communes()
+
+    def commune(insee: str) -> str:
+        found = index.get(insee)
+        return str(found.libelle) if found else insee
+
+    labels = Labels(lieu=lambda i: lieux.get(i, "Lieu supprimé"), commune=commune)
+    return figures(combo, du, au, par_mois[-12:], nouveaux, labels)
 
 
 def new_siret() -> str:

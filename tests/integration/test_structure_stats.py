@@ -19,17 +19,13 @@ import pytest
 from chalicelib.domain.activites import ActiviteInput, ParticipantsAnonymes
 from chalicelib.stats.aggregation import (
     Bucket,
-    Labels,
     Selection,
     bucket_of,
     bucket_to_map,
-    figures,
-    month_of,
     structure_bucket,
-    total,
 )
 from chalicelib.stats.handlers import daily_verification
-from chalicelib.stats.service import Periode, StatsService, months_between
+from chalicelib.stats.service import Periode, StatsService
 from chalicelib.stats.verify import verify
 from tests.conftest import Stack
 from tests.integration.test_stats_exactness import (
@@ -38,6 +34,7 @@ from tests.integration.test_stats_exactness import (
     FlakyStatsStore,
     StreamTail,
     World,
+    direct_figures,
     individuel,
     new_siret,
     new_world,
@@ -98,35 +95,12 @@ def scenario(world: World, shift: int = 0) -> None:
     world.edit(moved.id, individuel(world, 4 + shift, beneficiaire_id=third))
 
 
+def structure_of_one(bucket: Bucket) -> Bucket:
+    return structure_bucket([bucket])
+
+
 def expected_bucket(worlds: Iterable[World], month: str) -> dict[str, Any]:
     return bucket_to_map(structure_bucket(bucket_of(w.month(month)) for w in worlds))
-
-
-def direct_figures(worlds: list[World], periode: Periode, selection: Selection) -> dict[str, Any]:
-    """The structure's SPEC §5 figures straight from its mediators' activities."""
-    du, au = periode.du, periode.au
-    everything = [a for w in worlds for a in w.activities.values()]
-    inside = [a for a in everything if du <= a.date <= au]
-    by_month: dict[str, Bucket] = {
-        m: structure_bucket([bucket_of(a for a in inside if month_of(a.date) == m)])
-        for m in months_between(du, au)
-    }
-    combo = total(by_month.values(), selection)
-    par_mois = [(m, total([b], selection).counters.get("n", 0)) for m, b in by_month.items()]
-    first: dict[str, date] = {}
-    for a in everything:
-        for person in a.data.beneficiaires_lies():
-            first[person] = min(first.get(person, a.date), a.date)
-    nouveaux = sum(1 for p in combo.suivis if du <= first[p] <= au)
-    lieux = {lieu.id: lieu.nom for w in worlds for lieu in w.profile.lieux}
-    index = worlds[0].container.communes()
-
-    def commune(insee: str) -> str:
-        found = index.get(insee)
-        return str(found.libelle) if found else insee
-
-    labels = Labels(lieu=lambda i: lieux.get(i, "Lieu supprimé"), commune=commune)
-    return figures(combo, du, au, par_mois[-12:], nouveaux, labels)
 
 
 def assert_structure(container: Any, siret: str, worlds: list[World]) -> None:
@@ -175,7 +149,8 @@ def test_a_structures_buckets_are_the_sum_of_its_mediators_and_its_figures_exact
     ):
         for selection in (Selection(), Selection("individuel", "lieu_activite")):
             got = statistics.structure_figures(siret, periode, selection.type, selection.canal)
-            assert got == direct_figures([alice, bob], periode, selection), (periode, selection)
+            expected = direct_figures([alice, bob], periode, selection, structure_of_one)
+            assert got == expected, (periode, selection)
     whole = statistics.structure_figures(siret, WHOLE_YEAR)
     assert whole["beneficiaires"]["suivis"] == 6  # three each, no one counted twice
     assert whole["accompagnements"]["total"] == sum(
