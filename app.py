@@ -42,6 +42,6 @@ EXPORT_QUEUE_ARN = "arn:aws:sqs:eu-west-3:000000000000:exports"
 
 @app.on_sqs_message(queue_arn=EXPORT_QUEUE_ARN, batch_size=1, name="exports")
 def exports(event: Any) -> dict[str, list[dict[str, str]]]:
-    from chalicelib.exports.worker import on_export_messages
+    from chalicelib.exports.handlers import on_export_messages
 
     return on_export_messages(event)

@@ -237,11 +237,11 @@ _meter: Meter | None = None
 def dynamodb_meter() -> Meter:
     """The meter on the shared pynamodb connection's botocore client (built once)."""
     global _meter
-    from chalicelib.store import models
+    from chalicelib import bootstrap
 
     if _meter is None:
         _meter = Meter()
-    client = models.connection().client
+    client = bootstrap.get().db.connection.client
     if not getattr(client, "_bench_metered", False):
         client.meta.events.register("after-call.dynamodb", _meter.after_call)
         client._bench_metered = True
@@ -327,10 +327,10 @@ class WriteUnits:
 
 
 def write_meter() -> WriteUnits:
-    from chalicelib.store import models
+    from chalicelib import bootstrap
 
     meter = WriteUnits()
-    client = models.connection().client
+    client = bootstrap.get().db.connection.client
     client.meta.events.register("before-parameter-build.dynamodb", meter.before_call)
     client.meta.events.register("after-call.dynamodb", meter.after_call)
     return meter

@@ -59,7 +59,7 @@ def _received(queue_url: str) -> dict[str, Any]:
 
 
 def run_worker() -> dict[str, Any]:
-    from chalicelib.exports.worker import on_export_messages
+    from chalicelib.exports.handlers import on_export_messages
 
     record = _received(os.environ["EXPORT_QUEUE_URL"])
     started = time.perf_counter()
@@ -71,7 +71,7 @@ def run_worker() -> dict[str, Any]:
 def run_csv(message: str) -> dict[str, Any]:
     """The same export's rows, read the same way, written by the stdlib csv module."""
     from chalicelib import bootstrap
-    from chalicelib.exports.model import parse_message
+    from chalicelib.domain.exports import parse_message
 
     key = parse_message(message)
     assert key is not None
@@ -135,7 +135,7 @@ def _child(mode: str, stack: Stack, *args: str) -> dict[str, Any]:
 
 
 def _request(container: Any, mediator: seed.Mediator) -> Any:
-    from chalicelib.exports.model import ExportRequest
+    from chalicelib.domain.exports import ExportRequest
 
     return container.exports.request(
         mediator.profile.mediateur, set(mediator.lieux), ExportRequest("activites", "xlsx")
@@ -144,7 +144,7 @@ def _request(container: Any, mediator: seed.Mediator) -> Any:
 
 def export_cases(container: Any, stack: Stack, rnd: random.Random) -> list[Result]:
     runs = {}
-    year = container.today().year - 1
+    year = container.calendar.today().year - 1
     days = seed.days_of_year(year) + seed.days_of_year(year - 1)
     for size in SIZES:
         mediator = seed.new_mediator(container, f"export{size}")

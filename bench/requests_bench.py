@@ -93,7 +93,7 @@ def cra_post(browser: Any) -> list[Result]:
         return int(page.status)
 
     lieu_id = browser.api("GET", "/api/lieux").json()["items"][0]["id"]
-    today = bootstrap.get().today().isoformat()
+    today = bootstrap.get().calendar.today().isoformat()
     payload = {
         "type": "individuel",
         "date": today,

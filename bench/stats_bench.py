@@ -29,6 +29,7 @@ from bench.common import (
     streams_off,
     write_meter,
 )
+from chalicelib.stats.ports import Owner
 
 SIZES = (1_000, 10_000, 50_000)
 MONTHS = 12
@@ -48,18 +49,19 @@ def build_aggregates(
 ) -> None:
     """The real projector's recomputation, and the people's counters (newcomers items)."""
     for month in months:
-        container.projector.recompute(mediator.id, month)
+        container.projector.recompute(Owner.mediateur(mediator.id), month)
     if newcomers:
-        container.beneficiaries.refresh_counters(mediator.id, [p.id for p in mediator.people])
+        container.nouveaux.links_changed(mediator.id, [p.id for p in mediator.people])
 
 
 def _recompute_figures(container: Any, mediator: seed.Mediator, du: date, au: date) -> Any:
     """What the view would cost without aggregates: every activity of the period read and
     aggregated (without even the newcomers, which would need every activity ever)."""
     from chalicelib.domain.activites import Filtres
-    from chalicelib.stats.aggregation import Labels, Selection, bucket_of, figures, month_of, total
+    from chalicelib.domain.dates import month_of
+    from chalicelib.stats.aggregation import Labels, Selection, bucket_of, figures, total
 
-    activities = list(container._activity_store.between(mediator.id, Filtres(du=du, au=au)))
+    activities = list(container.activity_store.between(mediator.id, Filtres(du=du, au=au)))
     by_month: dict[str, list[Any]] = {}
     for a in activities:
         by_month.setdefault(month_of(a.date), []).append(a)
@@ -77,9 +79,9 @@ def _timed(action: Callable[[], Any]) -> float:
 
 
 def stats_reads(container: Any, stack: Stack, rnd: random.Random) -> list[Result]:
-    from chalicelib.stats.service import Periode
+    from chalicelib.domain.dates import Periode
 
-    year = container.today().year - 1
+    year = container.calendar.today().year - 1
     periode = Periode(date(year, 1, 1), date(year, 12, 31))
     meter = dynamodb_meter()
     results = []
@@ -158,9 +160,9 @@ def structure_reads(container: Any, stack: Stack, rnd: random.Random) -> list[Re
     it, what summing the members' buckets at read time (the design before) reads."""
     import uuid
 
-    from chalicelib.stats.service import Periode
+    from chalicelib.domain.dates import Periode
 
-    year = container.today().year - 1
+    year = container.calendar.today().year - 1
     periode = Periode(date(year, 1, 1), date(year, 12, 31))
     meter = dynamodb_meter()
     stats_table = stack.names.table("stats")
@@ -180,7 +182,7 @@ def structure_reads(container: Any, stack: Stack, rnd: random.Random) -> list[Re
             build_aggregates(container, mediator, _months(year))
             members.append(mediator)
         for month in _months(year):
-            container.projector.recompute_structure(siret, month)
+            container.projector.recompute(Owner.structure(siret), month)
         with meter.counting():
             answer = container.statistics.structure_figures(siret, periode)
         assert answer["accompagnements"]["total"] >= size * STRUCTURE_ACTIVITIES, answer
@@ -260,7 +262,7 @@ class StreamReader:
 
 
 def _apply(container: Any, op: Op, rnd: random.Random, mine: dict[str, list[Any]]) -> None:
-    today = container.today()
+    today = container.calendar.today()
     days = [today - timedelta(days=n) for n in range(today.day)] or [today]
     profile = op.mediator.profile
     own = mine.setdefault(op.mediator.id, [])
@@ -279,7 +281,7 @@ def _apply(container: Any, op: Op, rnd: random.Random, mine: dict[str, list[Any]
 
 
 def _stream_mediators(container: Any, stack: Stack, rnd: random.Random) -> list[seed.Mediator]:
-    today = container.today()
+    today = container.calendar.today()
     month = today.strftime("%Y-%m")
     days = [today - timedelta(days=n) for n in range(today.day)]
     mediators = []
@@ -295,13 +297,13 @@ def _stream_mediators(container: Any, stack: Stack, rnd: random.Random) -> list[
         build_aggregates(container, mediator, [month], newcomers=False)
     for siret in {m.profile.mediateur.siret for m in mediators}:
         assert siret
-        container.projector.recompute_structure(siret, month)
+        container.projector.recompute(Owner.structure(siret), month)
     return mediators
 
 
 def stream_pipeline(container: Any, stack: Stack, rnd: random.Random) -> list[Result]:
     from chalicelib.stats.handlers import on_activity_records
-    from chalicelib.stats.projector import changes_of
+    from chalicelib.store.stream import changes_of
 
     started = time.perf_counter()
     mediators = _stream_mediators(container, stack, rnd)

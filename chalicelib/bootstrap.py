@@ -1,6 +1,9 @@
-"""Composition root: builds clients and repositories lazily, once per process.
+"""Composition root: builds clients, stores and services lazily, once per process.
 
-Nothing here runs at import. Tests replace the container with `override()`.
+It only wires: every rule lives in the layer it belongs to, and every collaborator is handed over
+as a typed object (never a lambda). Nothing here runs at import; tests replace the container
+with `override()`. Entry points (app.py, `web/`, `*/handlers.py`, `__main__`) use it; nothing it
+builds imports it back (tests/unit/test_layers.py).
 """
 
 from __future__ import annotations
@@ -8,212 +11,196 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from chalicelib.auth.sessions import SessionPolicy, Sessions
 from chalicelib.config import Settings
-from chalicelib.services.accounts import AccountService
-from chalicelib.services.activites import ActivityService
-
-PARIS = ZoneInfo("Europe/Paris")
+from chalicelib.domain.communes import Communes
+from chalicelib.domain.dates import Calendar, utc_now
 
 if TYPE_CHECKING:
     from chalicelib.auth.oidc import ProConnectClient
-    from chalicelib.domain.mediateurs import Profile
+    from chalicelib.auth.sessions import Sessions
     from chalicelib.exports.worker import ExportWorker
-    from chalicelib.referentiel.communes import CommuneIndex
+    from chalicelib.services.accounts import AccountService
+    from chalicelib.services.activites import ActivityService
     from chalicelib.services.beneficiaires import BeneficiaryService
     from chalicelib.services.exports import ExportService
+    from chalicelib.stats.nouveaux import Nouveaux
     from chalicelib.stats.projector import Projector
     from chalicelib.stats.service import StatsService
+    from chalicelib.stats.verify import Verifier
     from chalicelib.store.activites import DynamoActivityStore
+    from chalicelib.store.beneficiaires import DynamoBeneficiaryStore
     from chalicelib.store.exports import DynamoExportStore, S3ExportFiles, SqsExportQueue
     from chalicelib.store.health import StorageHealth
+    from chalicelib.store.models import Database
     from chalicelib.store.stats import DynamoStatsStore
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Container:
     def __init__(self, settings: Settings, clock: Callable[[], datetime] = utc_now) -> None:
-        from chalicelib.store.models import configure
-
         self.settings = settings
-        self.clock = clock
-        configure(settings)
+        self.calendar = Calendar(clock)
+        self.communes = Communes()
 
-    def now_ts(self) -> int:
-        return int(self.clock().timestamp())
+    # --- storage --------------------------------------------------------------------------------
+
+    @cached_property
+    def db(self) -> Database:
+        from chalicelib.store.models import Database
+
+        return Database.for_settings(self.settings)
+
+    @cached_property
+    def activity_store(self) -> DynamoActivityStore:
+        from chalicelib.store.activites import DynamoActivityStore
+
+        return DynamoActivityStore(self.db)
+
+    @cached_property
+    def beneficiary_store(self) -> DynamoBeneficiaryStore:
+        from chalicelib.store.beneficiaires import DynamoBeneficiaryStore
+
+        return DynamoBeneficiaryStore(self.db)
+
+    @cached_property
+    def stats_store(self) -> DynamoStatsStore:
+        from chalicelib.store.stats import DynamoStatsStore
+
+        return DynamoStatsStore(self.db)
+
+    @cached_property
+    def export_store(self) -> DynamoExportStore:
+        from chalicelib.store.exports import DynamoExportStore
+
+        return DynamoExportStore(self.db)
+
+    @cached_property
+    def export_files(self) -> S3ExportFiles:
+        from chalicelib.store.exports import S3ExportFiles
+
+        return S3ExportFiles(self.boto3_client("s3"), self.settings.export_bucket)
+
+    @cached_property
+    def export_queue(self) -> SqsExportQueue:
+        from chalicelib.store.exports import SqsExportQueue
+
+        return SqsExportQueue(self.boto3_client("sqs"), self.settings.export_queue_url)
+
+    # --- services -------------------------------------------------------------------------------
 
     @cached_property
     def sessions(self) -> Sessions:
+        from chalicelib.auth.sessions import SessionPolicy, Sessions
         from chalicelib.store.accounts import DynamoSessionStore
 
         policy = SessionPolicy(
             self.settings.session_idle_seconds, self.settings.session_absolute_seconds
         )
-        return Sessions(DynamoSessionStore(), policy)
+        return Sessions(DynamoSessionStore(self.db), policy)
 
     @cached_property
     def accounts(self) -> AccountService:
-        from chalicelib.stats.handlers import join_structure
+        from chalicelib.services.accounts import AccountService
         from chalicelib.store.accounts import DynamoAccountStore
 
         return AccountService(
-            DynamoAccountStore(),
-            self.communes,
-            self.clock,
-            joined=lambda mediateur_id, siret: join_structure(self, mediateur_id, siret),
+            DynamoAccountStore(self.db), self.communes, self.calendar, membership=self.projector
         )
-
-    def communes(self) -> CommuneIndex:
-        from chalicelib.referentiel.communes import load_index
-
-        return load_index()
-
-    def today(self) -> date:
-        """The mediator's date (metropolitan France): form defaults, duplicates."""
-        return self.clock().astimezone(PARIS).date()
-
-    def latest_allowed_date(self) -> date:
-        """No activity can be dated later than today anywhere in France (Wallis-et-Futuna is
-        UTC+12): a mediator in Nouméa or Saint-Denis de La Réunion is never refused their today."""
-        return self.clock().astimezone(timezone(timedelta(hours=12))).date()
-
-    @cached_property
-    def activities(self) -> ActivityService:
-        return ActivityService(
-            self._activity_store,
-            communes=self.communes,
-            beneficiaires=lambda mediateur_id: self.beneficiaries.owned(mediateur_id),
-            partenaires=lambda mediateur_id: frozenset(),  # partners issue
-            clock=self.clock,
-            today=self.today,
-            latest_allowed=self.latest_allowed_date,
-            links_changed=lambda mediateur_id, ids: self.beneficiaries.refresh_counters(
-                mediateur_id, ids
-            ),
-            people=lambda mediateur_id, ids: self.beneficiaries.names(mediateur_id, ids),
-        )
-
-    @cached_property
-    def _activity_store(self) -> DynamoActivityStore:
-        from chalicelib.store.activites import DynamoActivityStore
-
-        return DynamoActivityStore()
 
     @cached_property
     def beneficiaries(self) -> BeneficiaryService:
         from chalicelib.services.beneficiaires import BeneficiaryService
-        from chalicelib.store.beneficiaires import DynamoBeneficiaryStore
-
-        def commune_nom(insee: str) -> str | None:
-            commune = self.communes().get(insee)
-            return commune.nom if commune else None
 
         return BeneficiaryService(
-            DynamoBeneficiaryStore(),
-            communes=self.communes,
-            commune_nom=commune_nom,
-            activities=self._activity_store,
-            clock=self.clock,
-            today=self.today,
+            self.beneficiary_store, self.calendar, self.communes, self.activity_store
         )
 
     @cached_property
-    def _stats_store(self) -> DynamoStatsStore:
-        from chalicelib.store.stats import DynamoStatsStore
+    def activities(self) -> ActivityService:
+        from chalicelib.services.activites import ActivityService, NoPartenaires
 
-        return DynamoStatsStore()
+        return ActivityService(
+            self.activity_store,
+            self.calendar,
+            self.communes,
+            people=self.beneficiaries,
+            partenaires=NoPartenaires(),
+            links=self.nouveaux,
+        )
+
+    @cached_property
+    def nouveaux(self) -> Nouveaux:
+        from chalicelib.stats.nouveaux import Nouveaux
+
+        return Nouveaux(self.beneficiary_store, self.stats_store)
+
+    @cached_property
+    def projector(self) -> Projector:
+        from chalicelib.stats.projector import Projector
+
+        return Projector(self.stats_store, self.activity_store, self.calendar)
 
     @cached_property
     def statistics(self) -> StatsService:
         from chalicelib.stats.service import StatsService
 
         return StatsService(
-            self._stats_store,
-            self._activity_store,
-            communes=self.communes,
-            today=self.today,
-            latest_allowed=self.latest_allowed_date,
-            structure=lambda siret: self.accounts.structure_profiles(siret),
+            self.stats_store,
+            self.activity_store,
+            self.communes,
+            self.calendar,
+            structures=self.accounts,
         )
 
     @cached_property
-    def projector(self) -> Projector:
-        from chalicelib.stats.projector import Projector
-        from chalicelib.store.stats import MonthReader
+    def verifier(self) -> Verifier:
+        from chalicelib.stats.verify import Sources, Verifier
 
-        return Projector(self._stats_store, MonthReader(self._activity_store), today=self.today)
-
-    @cached_property
-    def _export_store(self) -> DynamoExportStore:
-        from chalicelib.store.exports import DynamoExportStore
-
-        return DynamoExportStore()
-
-    @cached_property
-    def _export_files(self) -> S3ExportFiles:
-        from chalicelib.store.exports import S3ExportFiles
-
-        return S3ExportFiles(self.boto3_client("s3"), self.settings.export_bucket)
-
-    @cached_property
-    def _export_queue(self) -> SqsExportQueue:
-        from chalicelib.store.exports import SqsExportQueue
-
-        return SqsExportQueue(self.boto3_client("sqs"), self.settings.export_queue_url)
+        return Verifier(
+            Sources(
+                stats=self.stats_store,
+                activities=self.activity_store,
+                projector=self.projector,
+                nouveaux=self.nouveaux,
+                accounts=self.accounts,
+                people=self.beneficiaries,
+                calendar=self.calendar,
+            )
+        )
 
     @cached_property
     def exports(self) -> ExportService:
-        from chalicelib.exports.worker import log_event
+        from chalicelib.observability import log_event
         from chalicelib.services.exports import ExportService
 
         return ExportService(
-            self._export_store,
-            self._export_queue,
-            self._export_files,
-            clock=self.clock,
-            log_failure=lambda what, exc: log_event(what, level="error", exc=exc),
+            self.export_store, self.export_queue, self.export_files, self.calendar, log=log_event
         )
 
     @cached_property
     def export_worker(self) -> ExportWorker:
-        from chalicelib.exports.worker import READ_BATCH, ExportWorker, Sources, log_event
-        from chalicelib.services.exports import beneficiaries_for_export
-        from chalicelib.store.beneficiaires import DynamoBeneficiaryStore
-
-        def profile(mediateur_id: str) -> Profile | None:
-            account = self.accounts.account(mediateur_id)
-            return account.profile if account else None
+        from chalicelib.exports.worker import ExportWorker, Sources
+        from chalicelib.observability import log_event
 
         sources = Sources(
-            activities=lambda mediateur_id, filtres: self._activity_store.between(
-                mediateur_id, filtres, batch=READ_BATCH
-            ),
-            people=lambda mediateur_id, ids: {
-                i: b.nom_complet for i, b in self.beneficiaries.names(mediateur_id, ids).items()
-            },
-            beneficiaries=lambda mediateur_id, q: beneficiaries_for_export(
-                self.beneficiaries, DynamoBeneficiaryStore(), mediateur_id, q
-            ),
-            profile=profile,
-            structure=lambda siret: self.accounts.structure_profiles(siret),
-            commune=lambda insee: self.communes().get(insee),
+            activities=self.activity_store,
+            people=self.beneficiaries,
+            profiles=self.accounts,
+            communes=self.communes,
         )
         return ExportWorker(
-            self._export_store,
-            self._export_files,
-            self._export_queue,
+            self.export_store,
+            self.export_files,
+            self.export_queue,
             sources,
-            clock=self.clock,
+            self.calendar,
             log=log_event,
         )
+
+    # --- sign-in and clients --------------------------------------------------------------------
 
     @cached_property
     def oidc(self) -> ProConnectClient:

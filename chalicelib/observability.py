@@ -77,6 +77,16 @@ def frames(exc: BaseException) -> list[str]:
     ]
 
 
+def log_event(
+    message: str, level: str = "info", exc: BaseException | None = None, **keys: Any
+) -> None:
+    """A log line of ids, counts and error types only (never names, filters or notes); an
+    exception adds where it went through (`frames`), never its message."""
+    if exc is not None:
+        keys["frames"] = frames(exc)
+    getattr(logger(), level)(message, **keys)
+
+
 def flush() -> None:
     """Emit the EMF blob for what this invocation recorded (nothing when empty)."""
     import warnings
@@ -87,10 +97,3 @@ def flush() -> None:
         # Disabled metrics (local stage) leave the set empty: that is expected, not a warning.
         warnings.simplefilter("ignore", UserWarning)
         metrics().flush_metrics(raise_on_empty_metrics=False)
-
-
-def reset_for_tests() -> None:
-    global _logger, _metrics
-    with _lock:
-        _logger = None
-        _metrics = None

@@ -12,8 +12,6 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
-TYPES = ("individuel", "collectif", "demarche")
-
 # Which fields each type carries. Fields that do not apply to a type are cleared by
 # `normalised()`, so a hidden or stale value never reaches the database.
 PERSON_FIELDS = (

@@ -11,14 +11,15 @@ values ("anonyme.genre", "participants_anonymes.total").
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from functools import lru_cache
 
-from chalicelib.domain.activites import ActiviteInput, Anonyme, ParticipantsAnonymes
+from chalicelib.domain.activites import ActiviteInput, Anonyme, Filtres, ParticipantsAnonymes
+from chalicelib.domain.dates import EARLIEST, FIN_AVANT_DEBUT
+from chalicelib.domain.ids import looks_like_id
+from chalicelib.domain.notes import TEXTE_INVALIDE
+from chalicelib.domain.rules import Choices, Error, Verdict, choice_errors, judge, member
 from chalicelib.domain.vocab import (
     AUTONOMIE,
     CANAUX,
@@ -35,8 +36,6 @@ from chalicelib.domain.vocab import (
     TYPES_ACTIVITE,
 )
 
-MAX_NOTES = 5000
-MIN_DATE = date(2020, 1, 1)
 MAX_PARTICIPANTS = 5000  # anonymous participants of one atelier
 MAX_PARTICIPANTS_SUIVIS = 90  # followed participants of one atelier (one item each in storage)
 MIN_DUREE = 1
@@ -111,30 +110,6 @@ REPARTITION_DEPASSE_TOTAL = (
     "La répartition par {repartition} dépasse le nombre total de participants ({somme} > {total})."
 )
 PARTICIPANTS_REQUIS = "Ajoutez au moins un participant, suivi ou anonyme."
-NOTES_TROP_LONGUES = "Les notes doivent faire au plus 5 000 caractères (actuellement {longueur})."
-NOTES_SENSIBLES = (
-    "Vos notes semblent contenir {trouve}. "
-    "Retirez-{pronom} ou confirmez qu'il ne s'agit pas d'une donnée sensible."
-)
-NOTES_SENSIBLES_PLURIEL = (
-    "Vos notes semblent contenir {trouve}. "
-    "Retirez-les ou confirmez qu'il ne s'agit pas de données sensibles."
-)
-TEXTE_INVALIDE = "Saisissez un texte."
-
-# What `sensitive_patterns` names, in the order it reports them.
-SENSIBLE_NIR = "un numéro de sécurité sociale"
-SENSIBLE_IBAN = "un IBAN"
-SENSIBLE_CARTE = "un numéro de carte bancaire"
-SENSIBLE_DATE_NAISSANCE = "une date de naissance"
-SENSIBLE_MOT_DE_PASSE = "un mot de passe"
-SENSIBLES = (
-    SENSIBLE_NIR,
-    SENSIBLE_IBAN,
-    SENSIBLE_CARTE,
-    SENSIBLE_DATE_NAISSANCE,
-    SENSIBLE_MOT_DE_PASSE,
-)
 
 
 @dataclass(frozen=True)
@@ -146,32 +121,22 @@ class RuleContext:
     partenaires: Container[str]  # ids of the mediator's own partners
 
 
-Error = tuple[str, str]
 Rule = Callable[[ActiviteInput, RuleContext], Iterator[Error]]
 
 
-def validate(data: ActiviteInput, ctx: RuleContext) -> dict[str, str]:
-    """Every broken rule -> {field: French message}; {} when valid. Works on data.normalised().
+def check(data: ActiviteInput, ctx: RuleContext) -> Verdict[ActiviteInput]:
+    """The input normalised once, every broken rule -> {field: French message} ({} when valid),
+    and the sensitive data its notes hold (scanned once).
 
     One message per field: the first rule broken for it, so the user fixes one thing at a time.
     """
     clean = _normalised(data)
-    errors: dict[str, str] = {}
-    for rule in RULES:
-        for key, message in rule(clean, ctx):
-            errors.setdefault(key, message)
-    return errors
+    return judge(clean, ctx, RULES, clean.notes, clean.confirmer_notes)
 
 
-def message_notes_sensibles(trouves: Sequence[str]) -> str:
-    """The notes warning naming what was found ("un IBAN et un mot de passe"); "" for nothing."""
-    if not trouves:
-        return ""
-    if len(trouves) == 1:
-        pronom = "la" if trouves[0].startswith("une ") else "le"
-        return NOTES_SENSIBLES.format(trouve=trouves[0], pronom=pronom)
-    trouve = ", ".join(trouves[:-1]) + " et " + trouves[-1]
-    return NOTES_SENSIBLES_PLURIEL.format(trouve=trouve)
+def validate(data: ActiviteInput, ctx: RuleContext) -> dict[str, str]:
+    """Every broken rule -> {field: French message}; {} when valid."""
+    return check(data, ctx).errors
 
 
 # --- small helpers: tolerate any value, since the JSON edge is not the only caller --------------
@@ -198,12 +163,6 @@ def _given(value: object) -> bool:
     return value is not None and value != ""
 
 
-def _member(value: object, allowed: Container[str]) -> bool:
-    # Only text can be a slug or an id; checking the type first also keeps unhashable values
-    # away from set/dict lookups, which would raise.
-    return isinstance(value, str) and value in allowed
-
-
 def _count(value: object) -> int | None:
     """A whole number >= 0, else None. Booleans are ints to Python but not counts to people."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
@@ -223,7 +182,7 @@ def _items(value: object) -> tuple[object, ...]:
 def _multi(
     key: str, items: tuple[object, ...], allowed: Container[str], invalid: str, duplicate: str
 ) -> Iterator[Error]:
-    if not all(_member(item, allowed) for item in items):
+    if not all(member(item, allowed) for item in items):
         yield key, invalid
     elif len(set(items)) != len(items):
         # A repeated slug would be counted twice in the statistics.
@@ -243,7 +202,7 @@ def _text(key: str, value: object, too_long: str) -> Iterator[Error]:
 
 
 def _type_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
-    if not _member(data.type, TYPES_ACTIVITE):
+    if not member(data.type, TYPES_ACTIVITE):
         yield "type", TYPE_INVALIDE
 
 
@@ -257,7 +216,7 @@ def _date_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
         yield "date", DATE_INVALIDE
     elif value > ctx.today:
         yield "date", DATE_FUTURE
-    elif value < MIN_DATE:
+    elif value < EARLIEST:
         yield "date", DATE_TROP_ANCIENNE
 
 
@@ -272,7 +231,7 @@ def _duree_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
 def _canal_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
     if _blank(data.canal):
         yield "canal", CANAL_REQUIS
-    elif not _member(data.canal, CANAUX):
+    elif not member(data.canal, CANAUX):
         yield "canal", CANAL_INVALIDE
 
 
@@ -281,7 +240,7 @@ def _lieu_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
         return  # normalised() already cleared it
     if _blank(data.lieu_id):
         yield "lieu_id", LIEU_REQUIS
-    elif not _member(data.lieu_id, ctx.lieux):
+    elif not member(data.lieu_id, ctx.lieux):
         # Same message for an archived, foreign or made-up id: never say which.
         yield "lieu_id", LIEU_INCONNU
 
@@ -291,13 +250,13 @@ def _commune_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
         return
     if _blank(data.commune_insee):
         yield "commune_insee", COMMUNE_REQUISE
-    elif not _member(data.commune_insee, ctx.communes):
+    elif not member(data.commune_insee, ctx.communes):
         yield "commune_insee", COMMUNE_INCONNUE
 
 
 def _materiel_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
     items = _items(data.materiel)
-    known = all(_member(item, MATERIEL) for item in items)
+    known = all(member(item, MATERIEL) for item in items)
     if known and "aucun" in items and len(set(items)) > 1:
         yield "materiel", MATERIEL_AUCUN_EXCLUSIF
     yield from _multi("materiel", items, MATERIEL, MATERIEL_INVALIDE, MATERIEL_EN_DOUBLE)
@@ -313,34 +272,16 @@ def _thematiques_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
     )
 
 
-def _notes_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
-    notes: object = "" if data.notes is None else data.notes
-    if not isinstance(notes, str):
-        yield "notes", TEXTE_INVALIDE
-    elif len(notes) > MAX_NOTES:
-        # Checked before the scan: no pattern matching over megabytes of text.
-        yield "notes", NOTES_TROP_LONGUES.format(longueur=_nombre(len(notes)))
-    elif data.confirmer_notes is not True:
-        found = sensitive_patterns(notes)
-        if found:
-            yield "notes", message_notes_sensibles(found)
-
-
-def _nombre(n: int) -> str:
-    """12345 -> "12 345", the French way."""
-    return f"{n:,}".replace(",", " ")
-
-
 # --- the person: individuel and démarche (SPEC §3.3) --------------------------------------------
 
-_OPTIONAL_CHOICES: tuple[tuple[str, Container[str], str], ...] = (
+_OPTIONAL_CHOICES: Choices = (
     ("finalisation", FINALISATION, FINALISATION_INVALIDE),
     ("autonomie", AUTONOMIE, AUTONOMIE_INVALIDE),
     ("poursuite", POURSUITE, POURSUITE_INVALIDE),
     ("niveau", NIVEAUX, NIVEAU_INVALIDE),
 )
 
-_ANONYME_CHOICES: tuple[tuple[str, Container[str], str], ...] = (
+_ANONYME_CHOICES: Choices = (
     ("genre", GENRES, ANONYME_GENRE_INVALIDE),
     ("tranche_age", TRANCHES_AGE, ANONYME_TRANCHE_AGE_INVALIDE),
     ("statut", STATUTS, ANONYME_STATUT_INVALIDE),
@@ -348,10 +289,7 @@ _ANONYME_CHOICES: tuple[tuple[str, Container[str], str], ...] = (
 
 
 def _optional_choices_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
-    for key, allowed, message in _OPTIONAL_CHOICES:
-        value = getattr(data, key)
-        if _given(value) and not _member(value, allowed):
-            yield key, message
+    yield from choice_errors(data, _OPTIONAL_CHOICES)
 
 
 def _orientation_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
@@ -361,15 +299,15 @@ def _orientation_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
         return  # normalised() cleared the structure and the partner
     if _blank(data.structure_redirection):
         yield "structure_redirection", STRUCTURE_REQUISE
-    elif not _member(data.structure_redirection, STRUCTURES_REDIRECTION):
+    elif not member(data.structure_redirection, STRUCTURES_REDIRECTION):
         yield "structure_redirection", STRUCTURE_INVALIDE
-    if _given(data.partenaire_id) and not _member(data.partenaire_id, ctx.partenaires):
+    if _given(data.partenaire_id) and not member(data.partenaire_id, ctx.partenaires):
         yield "partenaire_id", PARTENAIRE_INCONNU
 
 
 def _beneficiaire_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
     # Same message for someone else's beneficiary and an unknown id: never say which.
-    if _given(data.beneficiaire_id) and not _member(data.beneficiaire_id, ctx.beneficiaires):
+    if _given(data.beneficiaire_id) and not member(data.beneficiaire_id, ctx.beneficiaires):
         yield "beneficiaire_id", BENEFICIAIRE_INCONNU
 
 
@@ -379,12 +317,9 @@ def _anonyme_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
         return
     if anonyme.deja_accompagne is not None and not isinstance(anonyme.deja_accompagne, bool):
         yield "anonyme.deja_accompagne", ANONYME_DEJA_ACCOMPAGNE_INVALIDE
-    if _given(anonyme.commune_insee) and not _member(anonyme.commune_insee, ctx.communes):
+    if _given(anonyme.commune_insee) and not member(anonyme.commune_insee, ctx.communes):
         yield "anonyme.commune_insee", ANONYME_COMMUNE_INCONNUE
-    for name, allowed, message in _ANONYME_CHOICES:
-        value = getattr(anonyme, name)
-        if _given(value) and not _member(value, allowed):
-            yield f"anonyme.{name}", message
+    yield from choice_errors(anonyme, _ANONYME_CHOICES, prefix="anonyme.")
 
 
 # --- démarche only (SPEC §3.4) ------------------------------------------------------------------
@@ -419,7 +354,7 @@ def _titre_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
 
 def _participants_ids_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
     ids = _items(data.participants_ids)
-    if not all(_member(i, ctx.beneficiaires) for i in ids):
+    if not all(member(i, ctx.beneficiaires) for i in ids):
         yield "participants_ids", PARTICIPANTS_INCONNUS
     elif len(set(ids)) != len(ids):
         yield "participants_ids", PARTICIPANTS_EN_DOUBLE
@@ -459,7 +394,7 @@ def _repartition(
     key = f"participants_anonymes.{name}"
     if value is None:
         return
-    if not isinstance(value, Mapping) or not all(_member(k, allowed) for k in value):
+    if not isinstance(value, Mapping) or not all(member(k, allowed) for k in value):
         yield key, REPARTITION_CATEGORIE_INCONNUE.format(repartition=label)
         return
     counts = [_count(n) for n in value.values()]
@@ -501,208 +436,33 @@ RULES: tuple[Rule, ...] = (
     _participants_ids_rule,
     _participants_anonymes_rule,
     _au_moins_un_participant_rule,
-    _notes_rule,
 )
 
 
-# --- sensitive data in notes (SPEC §3.1, §9) ----------------------------------------------------
-#
-# Obvious patterns only: a warning people learn to click through is worse than none, so each
-# detector wants a checksum (NIR key, IBAN mod 97, Luhn) or a tell-tale word next to the value.
-# Matching runs on a folded copy of the text (lower case, no accents, one character for one) so
-# that positions still point into the original, where the case of a password can be read.
+# --- filters of Mes activités (SPEC §2): the list, the API and the exports ----------------------
+
+CHOIX_INVALIDE = "Choisissez une valeur dans la liste."
+THEMATIQUES_TOUTES = frozenset((*THEMATIQUES, *THEMATIQUES_DEMARCHE))
 
 
-def sensitive_patterns(notes: str) -> list[str]:
-    """French names of obvious sensitive data found in notes (e.g. "un numéro de sécurité sociale"),
-    [] if none."""
-    if not isinstance(notes, str) or not notes:
-        return []
-    original = unicodedata.normalize("NFC", notes)  # "é" typed as e + accent becomes one character
-    folded = "".join(_fold_char(c) for c in original)
-    taken: list[tuple[int, int]] = []
-    found: set[str] = set()
-    for name, finder in _DETECTORS:
-        # A digit run claimed by an IBAN or a NIR is not also a card number (and so on).
-        spans = [s for s in finder(folded, original) if not _overlaps(s, taken)]
-        if spans:
-            found.add(name)
-            taken.extend(spans)
-    return [name for name in SENSIBLES if name in found]
+def check_filtres(filtres: Filtres, lieux: Container[str]) -> dict[str, str]:
+    """{filter: French message} for every value that is not one of the choices offered."""
+    errors: dict[str, str] = {}
+    choices: tuple[tuple[str, object, Container[str]], ...] = (
+        ("type", filtres.type, TYPES_ACTIVITE),
+        ("canal", filtres.canal, CANAUX),
+        ("lieu", filtres.lieu, lieux),
+        ("thematique", filtres.thematique, THEMATIQUES_TOUTES),
+        ("beneficiaire", filtres.beneficiaire, _IdLike()),
+    )
+    for name, value, allowed in choices:
+        if value is not None and not member(value, allowed):
+            errors[name] = CHOIX_INVALIDE
+    if filtres.du and filtres.au and filtres.du > filtres.au:
+        errors["au"] = FIN_AVANT_DEBUT
+    return errors
 
 
-@lru_cache(maxsize=4096)
-def _fold_char(c: str) -> str:
-    return unicodedata.normalize("NFKD", c)[0].lower()[0]
-
-
-def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
-    return any(span[0] < end and start < span[1] for start, end in taken)
-
-
-Span = tuple[int, int]
-Finder = Callable[[str, str], list[Span]]
-
-# A French IBAN: FR, 2 check digits, 23 characters (bank, branch, account, RIB key), spaced or not.
-_IBAN = re.compile(r"(?<![0-9a-z])fr[0-9]{2}(?:[ -]?[0-9a-z]){23}(?![0-9a-z])", re.ASCII)
-
-
-def _iban_spans(folded: str, original: str) -> list[Span]:
-    return [m.span() for m in _IBAN.finditer(folded) if _iban_ok(_compact(m.group()))]
-
-
-def _compact(text: str) -> str:
-    return re.sub(r"[ .\-]", "", text)
-
-
-def _iban_ok(iban: str) -> bool:
-    rearranged = iban[4:] + iban[:4]
-    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
-
-
-# NIR: sex (1, 2, or 7/8 for temporary numbers), year, month, department (2A/2B in Corsica),
-# commune, order number, then the optional 2-digit key; spaces or dots between the groups.
-_NIR = re.compile(
-    r"(?<![0-9a-z])[1278][ .]?[0-9]{2}[ .]?(?P<mois>[0-9]{2})[ .]?(?:[0-9]{2}|2[ab])"
-    r"[ .]?[0-9]{3}[ .]?[0-9]{3}(?:[ .]?(?P<cle>[0-9]{2}))?(?![0-9a-z])",
-    re.ASCII,
-)
-
-
-def _nir_spans(folded: str, original: str) -> list[Span]:
-    return [m.span() for m in _NIR.finditer(folded) if _nir_ok(m)]
-
-
-def _nir_ok(match: re.Match[str]) -> bool:
-    mois = int(match.group("mois"))
-    cle = match.group("cle")
-    if cle is None:
-        # Without a key to check, only a real month keeps a bare 13-digit number from matching.
-        return 1 <= mois <= 12
-    body = _compact(match.group())[:13]
-    # Corsica: the key is computed with 2A read as 19 and 2B as 18.
-    number = int(body.replace("2a", "19").replace("2b", "18"))
-    return 97 - number % 97 == int(cle)
-
-
-# Card numbers: contiguous, or in groups of 4 (4-6-5 for American Express). 14 contiguous digits
-# are left out: that is a SIRET, which passes Luhn too and is common in notes about businesses.
-_CARD = re.compile(
-    r"(?<![0-9a-z])(?:[0-9]{13}|[0-9]{15,19}"
-    r"|[0-9]{4}(?P<s>[ -])[0-9]{4}(?P=s)[0-9]{4}(?P=s)[0-9]{1,4}(?:(?P=s)[0-9]{3})?"
-    r"|[0-9]{4}(?P<a>[ -])[0-9]{6}(?P=a)[0-9]{5})(?![0-9a-z])",
-    re.ASCII,
-)
-
-
-def _card_spans(folded: str, original: str) -> list[Span]:
-    return [m.span() for m in _CARD.finditer(folded) if _card_ok(_compact(m.group()))]
-
-
-def _card_ok(digits: str) -> bool:
-    # Issuer prefixes of the networks used in France (Visa 4, Mastercard 5 and 2221-2720,
-    # Amex/Diners/JCB 3, Discover/Maestro/UnionPay 6), then the Luhn checksum.
-    if digits[0] not in "3456" and not 2221 <= int(digits[:4]) <= 2720:
-        return False
-    total = 0
-    for i, c in enumerate(reversed(digits)):
-        d = int(c) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
-
-
-_MOIS = (
-    "janvier",
-    "fevrier",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "aout",
-    "septembre",
-    "octobre",
-    "novembre",
-    "decembre",
-)
-_DATE = (
-    r"(?:(?P<j1>[0-9]{1,2})[/.\-](?P<m1>[0-9]{1,2})[/.\-](?P<a1>[0-9]{4}|[0-9]{2})"
-    r"|(?P<j2>1er|[0-9]{1,2})\s+(?P<m2>" + "|".join(_MOIS) + r")\s+(?P<a2>[0-9]{4})"
-    r"|(?P<a3>[0-9]{4})-(?P<m3>[0-9]{2})-(?P<j3>[0-9]{2}))(?![0-9])"
-)
-# The birth word must come right before the date ("née le", "date de naissance :", "DDN"): a date
-# merely somewhere near "naissance" is too often an appointment about a birth certificate.
-_NAISSANCE = re.compile(
-    r"\b(?:ne\(e\)|nee?s?|naissance|naiss\.?|ddn)\s*[:,\-]?\s*(?:(?:le|du|en)\s+)?" + _DATE,
-    re.ASCII,
-)
-
-
-def _naissance_spans(folded: str, original: str) -> list[Span]:
-    return [m.span() for m in _NAISSANCE.finditer(folded) if _real_date(m)]
-
-
-def _real_date(match: re.Match[str]) -> bool:
-    for n in "123":
-        jour, mois, annee = match.group(f"j{n}", f"m{n}", f"a{n}")
-        if jour is not None:
-            return _date_exists(jour, mois, annee)
-    return False
-
-
-def _date_exists(jour: str, mois: str, annee: str) -> bool:
-    day = 1 if jour == "1er" else int(jour)
-    month = _MOIS.index(mois) + 1 if mois in _MOIS else int(mois)
-    year = int(annee) if len(annee) == 4 else 2000  # a leap year: 29/02/52 is a real birthday
-    try:
-        date(year, month, day)
-    except ValueError:
-        return False
-    return True
-
-
-# "mot de passe", "mdp", "code PIN"… then a value. With ":" or "=" any value but a topic word is a
-# secret ("mdp : Soleil2024"); without, the value must look like one (digits or symbols), so
-# "mot de passe oublié" or "mot de passe FranceConnect" stay what they are: the subject of the help.
-_MOT_DE_PASSE = re.compile(
-    r"\b(?:mots?\s+de\s+passe|mdp|password|passwd|pwd|code\s+(?:pin|secret))\b"
-    r"\s*(?:(?P<sep>[:=])\s*|(?:est|is)\s+)?(?P<valeur>\S+)",
-    re.ASCII,
-)
-# Words that say what happened to a password rather than what it is ("mdp : oublié").
-_TOPIC_WORD = re.compile(
-    r"(?:oubli|perdu|bloque|expire|change|modifie|reinitialise|incorrect|errone|inconnu)e?s?"
-    r"|faux|fausses?|nouveaux?|nouvel(?:les?)?|provisoires?|invalides?|refaire|creer|creee?s?"
-    r"|ok|oui|non|aucune?|a",
-    re.ASCII,
-)
-_NOT_SYMBOLS = frozenset("'’-.")
-
-
-def _mot_de_passe_spans(folded: str, original: str) -> list[Span]:
-    spans = []
-    for m in _MOT_DE_PASSE.finditer(folded):
-        start, end = m.span("valeur")
-        if _secret(original[start:end], with_separator=m.group("sep") is not None):
-            spans.append(m.span())
-    return spans
-
-
-def _secret(value: str, with_separator: bool) -> bool:
-    value = value.strip(".,;:!?()[]\"'«»")
-    if not value or _TOPIC_WORD.fullmatch("".join(_fold_char(c) for c in value)):
-        return False
-    if with_separator:
-        return True
-    digits = any(c.isdigit() for c in value)
-    symbols = any(not c.isalnum() and c not in _NOT_SYMBOLS for c in value)
-    return len(value) >= 4 and (digits or symbols)
-
-
-_DETECTORS: tuple[tuple[str, Finder], ...] = (
-    (SENSIBLE_IBAN, _iban_spans),
-    (SENSIBLE_NIR, _nir_spans),
-    (SENSIBLE_CARTE, _card_spans),
-    (SENSIBLE_DATE_NAISSANCE, _naissance_spans),
-    (SENSIBLE_MOT_DE_PASSE, _mot_de_passe_spans),
-)
+class _IdLike:
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, str) and looks_like_id(value)

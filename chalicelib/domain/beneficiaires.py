@@ -16,13 +16,8 @@ from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from chalicelib.domain.activites_rules import (
-    MAX_NOTES,
-    NOTES_TROP_LONGUES,
-    TEXTE_INVALIDE,
-    message_notes_sensibles,
-    sensitive_patterns,
-)
+from chalicelib.domain.notes import TEXTE_INVALIDE
+from chalicelib.domain.rules import Choices, Error, Verdict, choice_errors, judge, member
 from chalicelib.domain.vocab import GENRES, STATUTS, TRANCHES_AGE, tranche_age_for
 
 MAX_NOM = 100  # prénom and nom, each, after trimming
@@ -46,9 +41,6 @@ COMMUNE_INCONNUE = "Choisissez la commune de résidence dans la liste proposée.
 GENRE_INVALIDE = "Choisissez le genre parmi les options proposées."
 TRANCHE_AGE_INVALIDE = "Choisissez la tranche d'âge parmi les options proposées."
 STATUT_INVALIDE = "Choisissez le statut parmi les options proposées."
-# Not an error: the hint of the locked "Tranche d'âge" field once a birth year is given (the
-# derived band silently replaces any band sent with a year, see `normalise`).
-TRANCHE_AGE_CALCULEE = "La tranche d'âge est calculée à partir de l'année de naissance."
 # What lists and activities show in place of a deleted person's name.
 BENEFICIAIRE_SUPPRIME = "Bénéficiaire supprimé"
 
@@ -320,21 +312,22 @@ class RuleContext:
     communes: Container[str]  # INSEE codes of the communes reference
 
 
-Error = tuple[str, str]
 Rule = Callable[[BeneficiaireInput, RuleContext], Iterator[Error]]
 
 
-def validate(data: BeneficiaireInput, ctx: RuleContext) -> dict[str, str]:
-    """Every broken rule -> {field: French message}; {} when valid. Works on normalise(data).
+def check(data: BeneficiaireInput, ctx: RuleContext) -> Verdict[BeneficiaireInput]:
+    """The input normalised once (`normalise`), every broken rule -> {field: French message}
+    ({} when valid), and the sensitive data its notes hold (scanned once).
 
     One message per field: the first rule broken for it, so the user fixes one thing at a time.
     """
     clean = normalise(data, ctx.today)
-    errors: dict[str, str] = {}
-    for rule in RULES:
-        for key, message in rule(clean, ctx):
-            errors.setdefault(key, message)
-    return errors
+    return judge(clean, ctx, RULES, clean.notes, clean.confirmer_notes)
+
+
+def validate(data: BeneficiaireInput, ctx: RuleContext) -> dict[str, str]:
+    """Every broken rule -> {field: French message}; {} when valid."""
+    return check(data, ctx).errors
 
 
 def _identite_rule(data: BeneficiaireInput, ctx: RuleContext) -> Iterator[Error]:
@@ -375,11 +368,11 @@ def _email_rule(data: BeneficiaireInput, ctx: RuleContext) -> Iterator[Error]:
 
 
 def _commune_rule(data: BeneficiaireInput, ctx: RuleContext) -> Iterator[Error]:
-    if data.commune_insee is not None and not _member(data.commune_insee, ctx.communes):
+    if data.commune_insee is not None and not member(data.commune_insee, ctx.communes):
         yield "commune_insee", COMMUNE_INCONNUE
 
 
-_CHOICES: tuple[tuple[str, Container[str], str], ...] = (
+_CHOICES: Choices = (
     ("genre", GENRES, GENRE_INVALIDE),
     ("tranche_age", TRANCHES_AGE, TRANCHE_AGE_INVALIDE),
     ("statut", STATUTS, STATUT_INVALIDE),
@@ -387,30 +380,7 @@ _CHOICES: tuple[tuple[str, Container[str], str], ...] = (
 
 
 def _choices_rule(data: BeneficiaireInput, ctx: RuleContext) -> Iterator[Error]:
-    for key, allowed, message in _CHOICES:
-        value = getattr(data, key)
-        if value is not None and not _member(value, allowed):
-            yield key, message
-
-
-def _notes_rule(data: BeneficiaireInput, ctx: RuleContext) -> Iterator[Error]:
-    # The same rule as activity notes (SPEC §4), with the same messages.
-    notes: object = data.notes
-    if not isinstance(notes, str):
-        yield "notes", TEXTE_INVALIDE
-    elif len(notes) > MAX_NOTES:
-        # Checked before the scan: no pattern matching over megabytes of text.
-        yield "notes", NOTES_TROP_LONGUES.format(longueur=f"{len(notes):,}".replace(",", " "))
-    elif data.confirmer_notes is not True:
-        found = sensitive_patterns(notes)
-        if found:
-            yield "notes", message_notes_sensibles(found)
-
-
-def _member(value: object, allowed: Container[str]) -> bool:
-    # Only text can be a slug or a code; checking the type first also keeps unhashable values
-    # away from set/dict lookups, which would raise.
-    return isinstance(value, str) and value in allowed
+    yield from choice_errors(data, _CHOICES)
 
 
 RULES: tuple[Rule, ...] = (
@@ -420,7 +390,6 @@ RULES: tuple[Rule, ...] = (
     _email_rule,
     _commune_rule,
     _choices_rule,
-    _notes_rule,
 )
 
 

@@ -33,3 +33,11 @@ class ValidationFailed(DomainError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(", ".join(sorted(errors)))
         self.errors = errors
+
+
+class NotesNeedConfirmation(ValidationFailed):
+    """Validation failed and the notes look sensitive: the form offers a confirmation box."""
+
+    def __init__(self, errors: dict[str, str], found: list[str]) -> None:
+        super().__init__(errors)
+        self.found = found

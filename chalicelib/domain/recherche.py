@@ -19,7 +19,7 @@ from chalicelib.domain.beneficiaires import (
     national_forms,
     normalise_phone,
 )
-from chalicelib.referentiel.communes import ABBREVIATIONS, words
+from chalicelib.domain.communes import ABBREVIATIONS, words
 
 # Longer words add nothing to a prefix search and would bloat index keys; a query word is capped
 # the same way, so a capped query word is still a prefix of the capped token.

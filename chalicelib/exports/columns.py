@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from chalicelib.domain import vocab
 from chalicelib.domain.activites import Activite, Filtres, ParticipantsAnonymes, Personne
 from chalicelib.domain.beneficiaires import Beneficiaire, format_phone
-from chalicelib.exports.model import PARIS
+from chalicelib.domain.exports import PARIS
 
 TEXT, INT, DATE, DATETIME = "text", "int", "date", "datetime"
 

@@ -32,15 +32,16 @@ from typing import Any, Protocol
 
 from chalicelib.domain.activites import Activite, Filtres
 from chalicelib.domain.beneficiaires import Beneficiaire
-from chalicelib.domain.mediateurs import Profile
-from chalicelib.exports import columns as cols
-from chalicelib.exports.model import (
+from chalicelib.domain.dates import Calendar
+from chalicelib.domain.exports import (
     MAX_ATTEMPTS,
     RAISON_ECHEC,
     Export,
     MessageKey,
     parse_message,
 )
+from chalicelib.domain.mediateurs import Profile
+from chalicelib.exports import columns as cols
 from chalicelib.exports.writers import Sheet, Spool, write_csv, write_xlsx
 
 RETRY_DELAY_SECONDS = 30  # × the attempt number
@@ -67,17 +68,50 @@ class Retries(Protocol):
     def retry_after(self, receipt_handle: str, seconds: int) -> None: ...
 
 
+class ActivitySource(Protocol):
+    def between(
+        self, mediateur_id: str, filtres: Filtres, consistent: bool = ..., batch: int = ...
+    ) -> Iterable[Activite]: ...
+
+
+class PeopleSource(Protocol):
+    """The mediator's own people (`BeneficiaryService`)."""
+
+    def names(self, mediateur_id: str, ids: Iterable[str]) -> Mapping[str, Beneficiaire]: ...
+    def for_export(self, mediateur_id: str, q: str) -> list[Beneficiaire]: ...
+
+
+class ProfileSource(Protocol):
+    """Mediators and their lieux (`AccountService`)."""
+
+    def profile(self, mediateur_id: str) -> Profile | None: ...
+    def structure_profiles(self, siret: str) -> list[Profile]: ...
+
+
+class CommuneSource(Protocol):
+    def get(self, insee: str) -> cols.CommuneLike | None: ...
+
+
+class PartenaireNames(Protocol):
+    def names(self, mediateur_id: str) -> Mapping[str, str]: ...
+
+
+class NoPartenaireNames:
+    """Until Mes partenaires exists: the export shows the partner's id."""
+
+    def names(self, mediateur_id: str) -> Mapping[str, str]:
+        return {}
+
+
 @dataclass(frozen=True)
 class Sources:
-    """What the worker reads, as plain callables (built by the composition root)."""
+    """What the worker reads (built by the composition root)."""
 
-    activities: Callable[[str, Filtres], Iterable[Activite]]  # newest first, page by page
-    people: Callable[[str, Collection[str]], Mapping[str, str]]  # id → name, own people only
-    beneficiaries: Callable[[str, str], Iterable[Beneficiaire]]  # mediator, search (or "")
-    profile: Callable[[str], Profile | None]  # a mediator and their lieux
-    structure: Callable[[str], list[Profile]]  # the structure's mediators, with their lieux
-    commune: Callable[[str], cols.CommuneLike | None]
-    partenaires: Callable[[str], Mapping[str, str]] = field(default=lambda _mediateur: {})
+    activities: ActivitySource  # newest first, page by page
+    people: PeopleSource
+    profiles: ProfileSource
+    communes: CommuneSource
+    partenaires: PartenaireNames = field(default_factory=NoPartenaireNames)
 
 
 @dataclass(frozen=True)
@@ -108,7 +142,7 @@ class ExportWorker:
         files: Files,
         retries: Retries,
         sources: Sources,
-        clock: Callable[[], datetime],
+        calendar: Calendar,
         log: Callable[..., None] = lambda *_args, **_kwargs: None,
         workdir: str | None = None,
         progress_every: int = 1000,
@@ -117,7 +151,7 @@ class ExportWorker:
         self._files = files
         self._retries = retries
         self._sources = sources
-        self._clock = clock
+        self._calendar = calendar
         self._log = log
         self._workdir = workdir
         self._progress_every = progress_every
@@ -139,12 +173,12 @@ class ExportWorker:
         if key is None:
             self._log("poison export message", level="error")
             raise Retry("unreadable message")
-        export = self._store.claim(key.scope, key.owner, key.id, self._clock())
+        export = self._store.claim(key.scope, key.owner, key.id, self._calendar.now())
         if export is None:
             return self._not_claimed(key)
         if export.tentatives > MAX_ATTEMPTS:
             # Earlier attempts died without a word (timeout, out of memory): stop here.
-            return self._store.fail(export, RAISON_ECHEC, self._clock())
+            return self._store.fail(export, RAISON_ECHEC, self._calendar.now())
         try:
             return self._run(export)
         except Exception as exc:
@@ -167,7 +201,7 @@ class ExportWorker:
             exc=exc,
         )
         if export.tentatives >= MAX_ATTEMPTS:
-            return self._store.fail(export, RAISON_ECHEC, self._clock())
+            return self._store.fail(export, RAISON_ECHEC, self._calendar.now())
         self._store.release(export)
         handle = record.get("receiptHandle")
         if handle:
@@ -184,7 +218,7 @@ class ExportWorker:
         with tempfile.TemporaryDirectory(prefix="coop-export-", dir=self._workdir) as tmp:
             path, count = self.build(export, Path(tmp))
             size = self._files.upload(str(path), export.cle, export.content_type, export.filename)
-        done = self._store.done(export, count, size, self._clock())
+        done = self._store.done(export, count, size, self._calendar.now())
         self._log(
             "export ready",
             export=export.id,
@@ -229,36 +263,41 @@ class ExportWorker:
             return self._structure(export)
         return self._activities(export)
 
+    def _read(self, mediateur_id: str, filtres: Filtres) -> Iterable[Activite]:
+        return self._sources.activities.between(mediateur_id, filtres, batch=READ_BATCH)
+
+    def _names(self, mediateur_id: str, ids: Collection[str | None]) -> dict[str, str]:
+        """id → name of the mediator's own people ("" is what a deleted person shows)."""
+        wanted = [i for i in ids if i]
+        found = self._sources.people.names(mediateur_id, wanted) if wanted else {}
+        return {i: b.nom_complet for i, b in found.items()}
+
     def _referentiel(self, profiles: Iterable[Profile], mediateur_id: str) -> cols.Referentiel:
         lieux = {lieu.id: lieu for p in profiles for lieu in p.lieux}
         return cols.Referentiel(
-            commune=self._sources.commune,
+            commune=self._sources.communes.get,
             lieux=lieux,
-            partenaires=self._sources.partenaires(mediateur_id),
+            partenaires=self._sources.partenaires.names(mediateur_id),
         )
 
     def _activities(self, export: Export) -> Plan:
         mediateur_id = export.mediateur_id
-        profile = self._sources.profile(mediateur_id)
+        profile = self._sources.profiles.profile(mediateur_id)
         ref = self._referentiel([profile] if profile else [], mediateur_id)
         columns = cols.activity_columns(structure=False)
         filtres = export.filtres
         lieu = ref.lieux.get(filtres.lieu) if filtres.lieu else None
-        personne = (
-            self._sources.people(mediateur_id, [filtres.beneficiaire]).get(filtres.beneficiaire)
-            if filtres.beneficiaire
-            else None
-        )
+        personne = self._names(mediateur_id, [filtres.beneficiaire]).get(filtres.beneficiaire or "")
 
         def rows() -> Iterator[tuple[Any, ...]]:
             # A mediator follows a few hundred people across thousands of activities: each
             # name is read once per export, not once per chunk that mentions it.
             names: dict[str, str] = {}
-            activities = self._sources.activities(mediateur_id, filtres)
+            activities = self._read(mediateur_id, filtres)
             for chunk in _chunks(activities, NAMES_CHUNK):
                 ids = {i for a in chunk for i in a.data.beneficiaires_lies()} - names.keys()
                 if ids:
-                    found = self._sources.people(mediateur_id, ids)
+                    found = self._names(mediateur_id, ids)
                     names.update({i: found.get(i, "") for i in ids})  # "" is what is shown
 
                 for a in chunk:
@@ -273,14 +312,14 @@ class ExportWorker:
         )
 
     def _structure(self, export: Export) -> Plan:
-        profiles = self._sources.structure(export.siret or export.owner)
+        profiles = self._sources.profiles.structure_profiles(export.siret or export.owner)
         ref = self._referentiel(profiles, export.mediateur_id)
         columns = cols.activity_columns(structure=True)
 
         def rows() -> Iterator[tuple[Any, ...]]:
             for profile in profiles:
                 mediateur = profile.mediateur
-                for a in self._sources.activities(mediateur.id, export.filtres):
+                for a in self._read(mediateur.id, export.filtres):
                     yield cols.activity_row(a, ref, columns, mediateur=mediateur.nom_complet)
 
         return Plan(
@@ -297,7 +336,7 @@ class ExportWorker:
 
     def _beneficiaries(self, export: Export) -> Plan:
         ref = self._referentiel([], export.mediateur_id)
-        people = self._sources.beneficiaries(export.mediateur_id, export.q)
+        people = self._sources.people.for_export(export.mediateur_id, export.q)
         return Plan(
             "Bénéficiaires",
             f"Coop — bénéficiaires de {export.demandeur}",
@@ -305,35 +344,3 @@ class ExportWorker:
             (("Recherche", cols.resume_recherche(export.q)),),
             (cols.beneficiary_row(b, ref) for b in people),
         )
-
-
-# --- the Lambda entry point (wired in app.py) -----------------------------------------------------
-
-
-def on_export_messages(event: Any) -> dict[str, list[dict[str, str]]]:
-    """SQS batch → exports. Failed messages come back: when every record of the batch failed
-    (always, at batch size 1) the invocation raises, which works with or without
-    ReportBatchItemFailures on the event source mapping; a partial failure is reported in
-    `batchItemFailures`."""
-    from chalicelib import bootstrap, observability
-
-    records = event.to_dict().get("Records", []) if hasattr(event, "to_dict") else event["Records"]
-    failed = bootstrap.get().export_worker.handle(records)
-    observability.count("ExportMessages", len(records))
-    if failed:
-        observability.count("ExportMessagesRetried", len(failed))
-    observability.flush()
-    if failed and len(failed) == len(records):
-        raise Retry(f"{len(failed)} export message(s) to deliver again")
-    return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}
-
-
-def log_event(
-    message: str, level: str = "info", exc: BaseException | None = None, **keys: Any
-) -> None:
-    """Export log lines: ids, counts and error types only (never names, filters or notes)."""
-    from chalicelib import observability
-
-    if exc is not None:
-        keys["frames"] = observability.frames(exc)
-    getattr(observability.logger(), level)(message, **keys)

@@ -1,6 +1,7 @@
 """JSON bodies of activities (SPEC §10). Shape only: the rules are the domain's.
 
-`ActiviteIn` is what clients send; `ActiviteOut` documents what they receive (OpenAPI).
+`ActiviteIn` is what clients send; `ActiviteOut` is what they receive: responses are built from it
+(`ActiviteOut.of`) and OpenAPI documents it.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ class ActiviteIn(BaseModel):
 
 
 class ActiviteOut(ActiviteIn):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
     id: str
     version: int | None = None
@@ -118,13 +119,17 @@ class ActiviteOut(ActiviteIn):
     cree_le: dt.datetime
     modifie_le: dt.datetime
 
+    @classmethod
+    def of(cls, activite: Activite) -> ActiviteOut:
+        return cls.model_validate(_fields(activite), strict=False)
+
 
 class ActivitesPage(BaseModel):
     items: list[ActiviteOut]
     cursor: str | None
 
 
-def activite_json(activite: Activite) -> dict[str, Any]:
+def _fields(activite: Activite) -> dict[str, Any]:
     d = activite.data
     pa = d.participants_anonymes
     return {

@@ -1,6 +1,7 @@
 """JSON bodies of beneficiaries (SPEC §10). Shape only: the rules are the domain's.
 
-`BeneficiaireIn` is what clients send; `BeneficiaireOut` documents what they receive (OpenAPI).
+`BeneficiaireIn` is what clients send; `BeneficiaireOut` is what they receive: responses are built
+from it (`BeneficiaireOut.of`) and OpenAPI documents it.
 Missing names are left to the domain, which answers in the same words as the form ("Saisissez le
 prénom.").
 """
@@ -64,7 +65,7 @@ class BeneficiaireIn(BaseModel):
 
 
 class BeneficiaireOut(BeneficiaireIn):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
     id: str
     version: int | None = None
@@ -73,6 +74,10 @@ class BeneficiaireOut(BeneficiaireIn):
     dernier_accompagnement: dt.date | None
     cree_le: dt.datetime
     modifie_le: dt.datetime
+
+    @classmethod
+    def of(cls, b: Beneficiaire) -> BeneficiaireOut:
+        return cls.model_validate(_fields(b), strict=False)
 
 
 class BeneficiairesPage(BaseModel):
@@ -83,7 +88,7 @@ class BeneficiairesPage(BaseModel):
     )
 
 
-def beneficiaire_json(b: Beneficiaire) -> dict[str, Any]:
+def _fields(b: Beneficiaire) -> dict[str, Any]:
     d = b.data
     return {
         "id": b.id,

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.activites import Filtres
-from chalicelib.exports.model import STATUTS, Export, ExportRequest, filtres_to_map
+from chalicelib.domain.exports import STATUTS, Export, ExportRequest, filtres_to_map
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 _Slug = Field(default=None, max_length=60)
@@ -66,6 +66,8 @@ class ExportIn(BaseModel):
 
 
 class ExportOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: str
     kind: Literal["activites", "beneficiaires"]
     format: Literal["xlsx", "csv"]
@@ -89,12 +91,16 @@ class ExportOut(BaseModel):
     )
     url: str | None = Field(description="Lien signé direct, valable quelques minutes, si prêt")
 
+    @classmethod
+    def of(cls, export: Export, now: dt.datetime, url: str | None) -> ExportOut:
+        return cls.model_validate(_fields(export, now, url))
+
 
 class ExportsPage(BaseModel):
     items: list[ExportOut]
 
 
-def export_json(export: Export, now: dt.datetime, url: str | None) -> dict[str, Any]:
+def _fields(export: Export, now: dt.datetime, url: str | None) -> dict[str, Any]:
     statut = export.statut_affiche(now)
     filters: dict[str, str] = filtres_to_map(export.filtres)
     if export.q:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain import outils
+from chalicelib.domain.dates import Calendar
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.domain.ids import mediateur_id_for, new_id
 from chalicelib.domain.mediateurs import (
@@ -38,6 +39,13 @@ class AccountStore(Protocol):
     def mediateur_ids(self) -> list[str]: ...
 
 
+class StructureMembership(Protocol):
+    """Told at every sign-in which structure the mediator's statistics count for (their
+    profile's SIRET); it never fails the sign-in (`stats.projector.Projector.join_at_sign_in`)."""
+
+    def join_at_sign_in(self, mediateur_id: str, siret: str | None) -> None: ...
+
+
 @dataclass
 class Account:
     profile: Profile
@@ -48,22 +56,21 @@ class AccountService:
     def __init__(
         self,
         store: AccountStore,
-        communes: Callable[[], Container[str]],
-        clock: Callable[[], datetime],
-        joined: Callable[[str, str | None], None] | None = None,
+        communes: Container[str],
+        calendar: Calendar,
+        membership: StructureMembership,
     ) -> None:
         self._store = store
         self._communes = communes
-        self._clock = clock
-        self._joined = joined  # (mediator, SIRET): their statistics count for that structure
+        self._calendar = calendar
+        self._membership = membership
 
     def sign_in(self, identity: Identity) -> Mediateur:
         mediateur_id = mediateur_id_for(identity.idp_id, identity.sub)
         mediateur = self._store.save_sign_in(
-            profile_from_identity(mediateur_id, identity, self._clock())
+            profile_from_identity(mediateur_id, identity, self._calendar.now())
         )
-        if self._joined is not None:
-            self._joined(mediateur.id, mediateur.siret)
+        self._membership.join_at_sign_in(mediateur.id, mediateur.siret)
         return mediateur
 
     def account(self, mediateur_id: str) -> Account | None:
@@ -71,6 +78,15 @@ class AccountService:
         if mediateur is None:
             return None
         return Account(Profile(mediateur, lieux), prefs)
+
+    def profile(self, mediateur_id: str) -> Profile | None:
+        account = self.account(mediateur_id)
+        return account.profile if account else None
+
+    def siret_of(self, mediateur_id: str) -> str | None:
+        """The structure the mediator's profile names (None: none, or no such mediator)."""
+        mediateur, _, _ = self._store.load(mediateur_id)
+        return mediateur.siret if mediateur else None
 
     # --- gestionnaires de structure ----------------------------------------------------------
 
@@ -126,13 +142,15 @@ class AccountService:
     # --- lieux ---------------------------------------------------------------------------------
 
     def _checked(self, data: LieuInput) -> LieuInput:
-        errors = validate_lieu(data, self._communes())
+        errors = validate_lieu(data, self._communes)
         if errors:
             raise ValidationFailed(errors)
         return LieuInput(data.nom.strip(), data.adresse.strip(), data.commune_insee.strip())
 
     def add_lieu(self, mediateur_id: str, data: LieuInput) -> Lieu:
-        return self._store.add_lieu(mediateur_id, new_id(), self._checked(data), self._clock())
+        return self._store.add_lieu(
+            mediateur_id, new_id(), self._checked(data), self._calendar.now()
+        )
 
     def lieu(self, mediateur_id: str, lieu_id: str) -> Lieu:
         return self._store.get_lieu(mediateur_id, lieu_id)
@@ -142,14 +160,14 @@ class AccountService:
         checked = self._checked(data)
         if lieu.version != version:
             raise Conflict(lieu_id)
-        return self._store.update_lieu(lieu, checked, lieu.archive, version, self._clock())
+        return self._store.update_lieu(lieu, checked, lieu.archive, version, self._calendar.now())
 
     def set_archive(self, mediateur_id: str, lieu_id: str, archive: bool, version: int) -> Lieu:
         """Archived lieux disappear from the forms but keep their past activities."""
         lieu = self._store.get_lieu(mediateur_id, lieu_id)
         if lieu.version != version:
             raise Conflict(lieu_id)
-        return self._store.update_lieu(lieu, None, archive, version, self._clock())
+        return self._store.update_lieu(lieu, None, archive, version, self._calendar.now())
 
     # --- outils --------------------------------------------------------------------------------
 

@@ -4,9 +4,9 @@ signed-in mediator (ownership is enforced here and by the keys of every read).""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain.activites import (
@@ -17,9 +17,10 @@ from chalicelib.domain.activites import (
     Page,
     Personne,
 )
-from chalicelib.domain.activites_rules import RuleContext, sensitive_patterns, validate
+from chalicelib.domain.activites_rules import RuleContext, check
 from chalicelib.domain.beneficiaires import Beneficiaire, derived_tranche_age
-from chalicelib.domain.errors import Conflict, DuplicateRequest, NotFound, ValidationFailed
+from chalicelib.domain.dates import Calendar
+from chalicelib.domain.errors import Conflict, DuplicateRequest, NotFound
 from chalicelib.domain.ids import looks_like_id, new_id
 from chalicelib.domain.mediateurs import Profile
 
@@ -52,6 +53,31 @@ class ActivityStore(Protocol):
     def recent(self, mediateur_id: str, count: int) -> list[Activite]: ...
 
 
+class People(Protocol):
+    """The mediator's own beneficiaries, as activities see them (`BeneficiaryService`)."""
+
+    def owned(self, mediateur_id: str) -> Container[str]: ...
+    def names(self, mediateur_id: str, ids: Iterable[str]) -> Mapping[str, Beneficiaire]: ...
+
+
+class Partenaires(Protocol):
+    def owned(self, mediateur_id: str) -> Container[str]: ...
+
+
+class NoPartenaires:
+    """Until Mes partenaires exists, nobody has a partner an activity could name."""
+
+    def owned(self, mediateur_id: str) -> Container[str]:
+        return frozenset()
+
+
+class LinksListener(Protocol):
+    """Told after each write which followed people's links changed (their counters and their
+    filing as "nouveaux": `stats.nouveaux.Nouveaux`)."""
+
+    def links_changed(self, mediateur_id: str, ids: Iterable[str]) -> None: ...
+
+
 @dataclass(frozen=True)
 class Recorded:
     activite: Activite
@@ -62,14 +88,6 @@ class Recorded:
 class FormDefaults:
     lieu_id: str | None
     duree: int | None
-
-
-class NotesNeedConfirmation(ValidationFailed):
-    """Validation failed and the notes look sensitive: the form offers a confirmation box."""
-
-    def __init__(self, errors: dict[str, str], found: list[str]) -> None:
-        super().__init__(errors)
-        self.found = found
 
 
 class _Either:
@@ -84,24 +102,18 @@ class ActivityService:
     def __init__(
         self,
         store: ActivityStore,
-        communes: Callable[[], Container[str]],
-        beneficiaires: Callable[[str], Container[str]],
-        partenaires: Callable[[str], Container[str]],
-        clock: Callable[[], datetime],
-        today: Callable[[], date],
-        latest_allowed: Callable[[], date],
-        links_changed: Callable[[str, Iterable[str]], None] = lambda mediateur, ids: None,
-        people: Callable[[str, Iterable[str]], Mapping[str, Beneficiaire]] = lambda m, ids: {},
+        calendar: Calendar,
+        communes: Container[str],
+        people: People,
+        partenaires: Partenaires,
+        links: LinksListener,
     ) -> None:
         self._store = store
+        self._calendar = calendar
         self._communes = communes
-        self._beneficiaires = beneficiaires
-        self._partenaires = partenaires
-        self._clock = clock
-        self._today = today
-        self._latest_allowed = latest_allowed
-        self._links_changed = links_changed
         self._people = people
+        self._partenaires = partenaires
+        self._links = links
 
     # --- rules --------------------------------------------------------------------------------
 
@@ -112,7 +124,7 @@ class ActivityService:
         if current and current.data.lieu_id:
             lieux.add(current.data.lieu_id)  # an archived lieu stays valid on its old activities
         mediateur_id = profile.mediateur.id
-        beneficiaires: Container[str] = self._beneficiaires(mediateur_id)
+        beneficiaires: Container[str] = self._people.owned(mediateur_id)
         prefetch = getattr(beneficiaires, "prefetch", None)
         if prefetch and data is not None:
             prefetch(data.beneficiaires_lies())  # one batch read for every linked person
@@ -120,31 +132,29 @@ class ActivityService:
             # A person deleted since stays linked to their past activities, which remain editable.
             beneficiaires = _Either(beneficiaires, frozenset(current.data.beneficiaires_lies()))
         return RuleContext(
-            today=self._latest_allowed(),
+            today=self._calendar.latest_allowed(),
             lieux=lieux,
-            communes=self._communes(),
+            communes=self._communes,
             beneficiaires=beneficiaires,
-            partenaires=self._partenaires(mediateur_id),
+            partenaires=self._partenaires.owned(mediateur_id),
         )
 
     def check(
-        self, profile: Profile, data: ActiviteInput, current: Activite | None = None
+        self,
+        profile: Profile,
+        data: ActiviteInput,
+        current: Activite | None = None,
+        read_errors: Mapping[str, str] | None = None,
     ) -> ActiviteInput:
-        """The normalised input, or ValidationFailed with every French message."""
-        clean = data.normalised()
-        errors = validate(clean, self._context(profile, current, clean))
-        if errors:
-            found = sensitive_patterns(clean.notes) if "notes" in errors else []
-            if found:
-                raise NotesNeedConfirmation(errors, found)
-            raise ValidationFailed(errors)
-        return clean
+        """The normalised input, or one ValidationFailed with every French message: what the
+        form could not even read (`read_errors`, keyed like the rules) and every broken rule."""
+        return check(data, self._context(profile, current, data)).accepted(read_errors)
 
     def _instantane(self, profile: Profile, data: ActiviteInput) -> Instantane:
         """Freeze what statistics need from the people and the lieu (SPEC §3.6: the age band
         is the one at the activity's date)."""
         assert data.date is not None
-        found = self._people(profile.mediateur.id, data.beneficiaires_lies())
+        found = self._people.names(profile.mediateur.id, data.beneficiaires_lies())
         personnes = tuple(
             Personne(
                 id=b.id,
@@ -163,36 +173,47 @@ class ActivityService:
     # --- writes -------------------------------------------------------------------------------
 
     def record(
-        self, profile: Profile, data: ActiviteInput, idempotency_key: str | None = None
+        self,
+        profile: Profile,
+        data: ActiviteInput,
+        idempotency_key: str | None = None,
+        read_errors: Mapping[str, str] | None = None,
     ) -> Recorded:
-        clean = self.check(profile, data)
+        clean = self.check(profile, data, read_errors=read_errors)
         mediateur_id = profile.mediateur.id
         try:
             created = self._store.create(
                 mediateur_id,
                 new_id(),
                 clean,
-                self._clock(),
+                self._calendar.now(),
                 idempotency_key,
                 self._instantane(profile, clean),
             )
         except DuplicateRequest as duplicate:
             return Recorded(self._store.get(mediateur_id, duplicate.activite_id), created=False)
-        self._links_changed(mediateur_id, clean.beneficiaires_lies())
+        self._links.links_changed(mediateur_id, clean.beneficiaires_lies())
         return Recorded(created, created=True)
 
     def modify(
-        self, profile: Profile, activite_id: str, data: ActiviteInput, version: int
+        self,
+        profile: Profile,
+        activite_id: str,
+        data: ActiviteInput,
+        version: int | None,
+        read_errors: Mapping[str, str] | None = None,
     ) -> Activite:
+        """Replace an activity's values (its type stays), unless another device saved it since
+        `version` was read (Conflict)."""
         current = self.get(profile.mediateur.id, activite_id)
-        clean = self.check(profile, replace(data, type=current.type), current)
-        if current.version != version:
+        clean = self.check(profile, replace(data, type=current.type), current, read_errors)
+        if version is None or current.version != version:
             raise Conflict(activite_id)
         updated = self._store.update(
-            current, clean, version, self._clock(), self._instantane(profile, clean)
+            current, clean, version, self._calendar.now(), self._instantane(profile, clean)
         )
         linked = (*current.data.beneficiaires_lies(), *clean.beneficiaires_lies())
-        self._links_changed(profile.mediateur.id, linked)
+        self._links.links_changed(profile.mediateur.id, linked)
         return updated
 
     def remove(self, mediateur_id: str, activite_id: str, version: int | None = None) -> None:
@@ -200,7 +221,7 @@ class ActivityService:
         if version is not None and current.version != version:
             raise Conflict(activite_id)
         self._store.delete(current, version)
-        self._links_changed(mediateur_id, current.data.beneficiaires_lies())
+        self._links.links_changed(mediateur_id, current.data.beneficiaires_lies())
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -234,4 +255,4 @@ class ActivityService:
     def duplicate_of(self, mediateur_id: str, activite_id: str) -> ActiviteInput:
         """A new activity's values from an existing one, dated today (SPEC §3.7)."""
         source = self.get(mediateur_id, activite_id)
-        return replace(source.data, date=self._today(), confirmer_notes=False)
+        return replace(source.data, date=self._calendar.today(), confirmer_notes=False)

@@ -4,9 +4,9 @@ always within the signed-in mediator's own people."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Protocol
 
 from chalicelib.domain.activites import Activite
@@ -14,16 +14,16 @@ from chalicelib.domain.beneficiaires import (
     Beneficiaire,
     BeneficiaireInput,
     RuleContext,
-    normalise,
+    check,
     pseudonymised,
-    validate,
 )
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.dates import Calendar
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.ids import looks_like_id, new_id
 from chalicelib.domain.recherche import query_words, sort_key_nom, tokens
-from chalicelib.services.activites import NotesNeedConfirmation
 
 PAGE_SIZE = 20
+MAX_SEARCH_EXPORT = 5000  # a search export: the best matches, as many as a mediator follows
 SORTS = ("nom", "prenom", "annee", "accompagnements")
 # A DynamoDB transaction holds at most 100 actions, and an edit writes the person, deletes the
 # old words and writes the new ones in one: 1 + 49 + 49. Only very long names or e-mail addresses
@@ -52,7 +52,6 @@ class BeneficiaryStore(Protocol):
     ) -> tuple[list[Beneficiaire], str | None]: ...
     def all_active(self, mediateur_id: str) -> list[Beneficiaire]: ...
     def search(self, mediateur_id: str, words: list[str], limit: int) -> tuple[list[str], bool]: ...
-    def refresh_counters(self, mediateur_id: str, beneficiaire_id: str) -> None: ...
 
 
 class LinkedActivities(Protocol):
@@ -68,8 +67,15 @@ class Liste:
     tronquee: bool = False  # a very short search stopped early: type more letters
 
 
+class CommuneNames(Protocol):
+    def nom(self, insee: str | None) -> str | None: ...
+    def __contains__(self, insee: object) -> bool: ...
+
+
 @dataclass(frozen=True)
-class Profil:
+class Fiche:
+    """A person's page: who they are and what was done with them."""
+
     beneficiaire: Beneficiaire
     activites: list[Activite]
     thematiques: list[tuple[str, int]]  # slug, count (médiation numérique and démarches)
@@ -104,38 +110,30 @@ class BeneficiaryService:
     def __init__(
         self,
         store: BeneficiaryStore,
-        communes: Callable[[], Container[str]],
-        commune_nom: Callable[[str], str | None],
+        calendar: Calendar,
+        communes: CommuneNames,
         activities: LinkedActivities,
-        clock: Callable[[], datetime],
-        today: Callable[[], date],
     ) -> None:
         self._store = store
+        self._calendar = calendar
         self._communes = communes
-        self._commune_nom = commune_nom
         self._activities = activities
-        self._clock = clock
-        self._today = today
 
     def owned(self, mediateur_id: str) -> OwnedIds:
         return OwnedIds(self._store, mediateur_id)
 
     # --- rules --------------------------------------------------------------------------------
 
-    def check(self, data: BeneficiaireInput) -> BeneficiaireInput:
-        clean = normalise(data, self._today())
-        errors = validate(clean, RuleContext(today=self._today(), communes=self._communes()))
-        if errors:
-            from chalicelib.domain.activites_rules import sensitive_patterns
-
-            found = sensitive_patterns(clean.notes) if "notes" in errors else []
-            if found:
-                raise NotesNeedConfirmation(errors, found)
-            raise ValidationFailed(errors)
-        return clean
+    def check(
+        self, data: BeneficiaireInput, read_errors: Mapping[str, str] | None = None
+    ) -> BeneficiaireInput:
+        """The normalised input, or one ValidationFailed with every French message: what the
+        form could not even read (`read_errors`) and every broken rule."""
+        today = self._calendar.today()
+        return check(data, RuleContext(today=today, communes=self._communes)).accepted(read_errors)
 
     def _tokens(self, data: BeneficiaireInput) -> frozenset[str]:
-        commune = self._commune_nom(data.commune_insee) if data.commune_insee else None
+        commune = self._communes.nom(data.commune_insee)
         everything = tokens(data, commune)
         if len(everything) <= MAX_INDEX_TOKENS:
             return everything
@@ -152,9 +150,14 @@ class BeneficiaryService:
 
     # --- writes -------------------------------------------------------------------------------
 
-    def create(self, mediateur_id: str, data: BeneficiaireInput) -> Beneficiaire:
-        clean = self.check(data)
-        now = self._clock()
+    def create(
+        self,
+        mediateur_id: str,
+        data: BeneficiaireInput,
+        read_errors: Mapping[str, str] | None = None,
+    ) -> Beneficiaire:
+        clean = self.check(data, read_errors)
+        now = self._calendar.now()
         b = Beneficiaire(
             id=new_id(),
             mediateur_id=mediateur_id,
@@ -166,13 +169,18 @@ class BeneficiaryService:
         return self._store.create(b, self._tokens(clean))
 
     def modify(
-        self, mediateur_id: str, beneficiaire_id: str, data: BeneficiaireInput, version: int
+        self,
+        mediateur_id: str,
+        beneficiaire_id: str,
+        data: BeneficiaireInput,
+        version: int | None,
+        read_errors: Mapping[str, str] | None = None,
     ) -> Beneficiaire:
         current = self.get(mediateur_id, beneficiaire_id)
-        clean = self.check(data)
-        if current.version != version:
+        clean = self.check(data, read_errors)
+        if version is None or current.version != version:
             raise Conflict(beneficiaire_id)
-        updated = replace(current, data=clean, modifie_le=self._clock())
+        updated = replace(current, data=clean, modifie_le=self._calendar.now())
         return self._store.update(
             current, updated, self._tokens(current.data), self._tokens(clean), version
         )
@@ -180,12 +188,8 @@ class BeneficiaryService:
     def delete(self, mediateur_id: str, beneficiaire_id: str) -> None:
         """Pseudonymise: identifying fields gone for good, past activities still counted."""
         current = self.get(mediateur_id, beneficiaire_id)
-        gone = pseudonymised(current, self._clock())
+        gone = pseudonymised(current, self._calendar.now())
         self._store.pseudonymise(current, gone, self._tokens(current.data))
-
-    def refresh_counters(self, mediateur_id: str, ids: Iterable[str]) -> None:
-        for beneficiaire_id in dict.fromkeys(ids):
-            self._store.refresh_counters(mediateur_id, beneficiaire_id)
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -200,6 +204,13 @@ class BeneficiaryService:
 
     def names(self, mediateur_id: str, ids: Iterable[str]) -> dict[str, Beneficiaire]:
         return self._store.get_many(mediateur_id, ids)
+
+    def for_export(self, mediateur_id: str, q: str) -> list[Beneficiaire]:
+        """The current search's matches (by relevance, like the page), or every beneficiary
+        sorted by name. One partition read: a few thousand people at most per mediator."""
+        if q.strip():
+            return list(self.search(mediateur_id, q, limit=MAX_SEARCH_EXPORT).items)
+        return sorted(self._store.all_active(mediateur_id), key=_by_name)
 
     def search(self, mediateur_id: str, q: str, limit: int = PAGE_SIZE) -> Liste:
         words = query_words(q)
@@ -224,7 +235,7 @@ class BeneficiaryService:
         page = min(max(1, page), pages)
         return Liste(everyone[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], page=page, pages=pages)
 
-    def profile(self, mediateur_id: str, beneficiaire_id: str) -> Profil:
+    def fiche(self, mediateur_id: str, beneficiaire_id: str) -> Fiche:
         b = self.get(mediateur_id, beneficiaire_id)
         activites = self._activities.for_beneficiaire(mediateur_id, b.id)
         counts: Counter[str] = Counter()
@@ -232,7 +243,7 @@ class BeneficiaryService:
             counts.update(dict.fromkeys(a.data.thematiques, 1))
             counts.update(dict.fromkeys(a.data.thematiques_demarche, 1))
         autonomie = sorted((a.date, a.data.autonomie) for a in activites if a.data.autonomie)
-        return Profil(
+        return Fiche(
             b, activites, counts.most_common(), [(d, level) for d, level in autonomie if level]
         )
 

@@ -9,19 +9,16 @@ The file itself is built in the background (`chalicelib/exports/worker.py`).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Container
+from collections.abc import Container
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib.domain import vocab
 from chalicelib.domain.activites import Filtres
-from chalicelib.domain.beneficiaires import Beneficiaire
+from chalicelib.domain.activites_rules import CHOIX_INVALIDE, check_filtres
+from chalicelib.domain.dates import Calendar
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from chalicelib.domain.ids import looks_like_id, new_id
-from chalicelib.domain.mediateurs import ROLE_GESTIONNAIRE, Mediateur
-from chalicelib.domain.recherche import sort_key_nom
-from chalicelib.exports.model import (
+from chalicelib.domain.exports import (
     FORMATS,
     KINDS,
     MAX_PENDING,
@@ -32,9 +29,10 @@ from chalicelib.exports.model import (
     ExportRequest,
     object_key,
 )
+from chalicelib.domain.ids import looks_like_id, new_id
+from chalicelib.domain.mediateurs import ROLE_GESTIONNAIRE, Mediateur
 
 MAX_QUERY = 200
-CHOIX_INVALIDE = "Choisissez une valeur dans la liste."
 TROP_D_EXPORTS = (
     "Vous avez déjà {n} exports en préparation : attendez qu'ils soient prêts avant d'en"
     " demander un autre."
@@ -57,6 +55,14 @@ class ExportLinks(Protocol):
     def url(self, key: str, filename: str, content_type: str) -> str: ...
 
 
+class EventLog(Protocol):
+    """A log line of ids, counts and error types only (`observability.log_event`)."""
+
+    def __call__(
+        self, message: str, level: str = ..., exc: BaseException | None = ..., **keys: Any
+    ) -> None: ...
+
+
 class ExportExpire(NotFound):
     """Older than the retention period: the file is gone (pages answer 410)."""
 
@@ -75,43 +81,23 @@ def is_gestionnaire(mediateur: Mediateur) -> bool:
     return bool(mediateur.siret) and ROLE_GESTIONNAIRE in mediateur.roles
 
 
-def _check_filtres(filtres: Filtres, lieux: Container[str]) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    checks = (
-        ("type", filtres.type, vocab.TYPES_ACTIVITE),
-        ("canal", filtres.canal, vocab.CANAUX),
-        ("lieu", filtres.lieu, lieux),
-    )
-    for name, value, allowed in checks:
-        if value is not None and value not in allowed:
-            errors[f"filters.{name}"] = CHOIX_INVALIDE
-    thematiques = set(vocab.THEMATIQUES) | set(vocab.THEMATIQUES_DEMARCHE)
-    if filtres.thematique is not None and filtres.thematique not in thematiques:
-        errors["filters.thematique"] = CHOIX_INVALIDE
-    if filtres.beneficiaire is not None and not looks_like_id(filtres.beneficiaire):
-        errors["filters.beneficiaire"] = CHOIX_INVALIDE
-    if filtres.du and filtres.au and filtres.du > filtres.au:
-        errors["filters.au"] = "La date de fin doit être après la date de début."
-    return errors
-
-
 class ExportService:
     def __init__(
         self,
         store: ExportStore,
         queue: ExportQueue,
         links: ExportLinks,
-        clock: Callable[[], datetime],
-        log_failure: Callable[[str, Exception], None] = lambda _what, _exc: None,
+        calendar: Calendar,
+        log: EventLog,
     ) -> None:
         self._store = store
         self._queue = queue
         self._links = links
-        self._clock = clock
-        self._log_failure = log_failure
+        self._calendar = calendar
+        self._log = log
 
     def now(self) -> datetime:
-        return self._clock()
+        return self._calendar.now()
 
     # --- asking ----------------------------------------------------------------------------------
 
@@ -136,7 +122,7 @@ class ExportService:
             # Lieux and people are each mediator's own: they mean nothing across a structure.
             req = replace(req, filtres=replace(req.filtres, lieu=None, beneficiaire=None))
         if req.kind == "activites":
-            errors.update(_check_filtres(req.filtres, lieux))
+            errors.update({f"filters.{k}": v for k, v in check_filtres(req.filtres, lieux).items()})
             req = replace(req, q="")
         else:
             req = replace(req, filtres=Filtres())
@@ -173,7 +159,7 @@ class ExportService:
         try:
             self._queue.send(export.message())
         except Exception as exc:
-            self._log_failure("export queue unreachable", exc)
+            self._log("export queue unreachable", level="error", exc=exc)
             return self._store.fail(export, RAISON_FILE_INDISPONIBLE, now) or export
         return export
 
@@ -215,27 +201,3 @@ class ExportService:
         if export.statut_affiche(self.now()) != PRET:
             return None
         return self._links.url(export.cle, export.filename, export.content_type)
-
-
-# --- what the worker reads -----------------------------------------------------------------------
-
-MAX_SEARCH_EXPORT = 5000  # a search export: the best matches, as many as a mediator follows
-
-
-class _Search(Protocol):
-    def search(self, mediateur_id: str, q: str, limit: int = ...) -> Any: ...
-
-
-class _Everyone(Protocol):
-    def all_active(self, mediateur_id: str) -> list[Beneficiaire]: ...
-
-
-def beneficiaries_for_export(
-    search: _Search, everyone: _Everyone, mediateur_id: str, q: str
-) -> list[Beneficiaire]:
-    """The current search's matches (by relevance, like the page), or every beneficiary sorted
-    by name. One partition read: a few thousand people at most per mediator."""
-    if q.strip():
-        return list(search.search(mediateur_id, q, limit=MAX_SEARCH_EXPORT).items)
-    people = everyone.all_active(mediateur_id)
-    return sorted(people, key=lambda b: sort_key_nom(b.data.prenom, b.data.nom))

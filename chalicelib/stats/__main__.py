@@ -34,9 +34,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def run_verify(mediateurs: list[str] | None, repair: bool) -> int:
     from chalicelib import bootstrap
-    from chalicelib.stats.verify import verify
 
-    report = verify(bootstrap.get(), mediateurs, repair)
+    report = bootstrap.get().verifier.verify(mediateurs, repair)
     for line in report.lines():
         print(line)
     if report.failures:

@@ -28,7 +28,6 @@ from chalicelib.domain.activites import Activite, Personne
 
 NON_COMMUNIQUE = "non_communique"
 NON_RENSEIGNE = "non_renseigne"
-PERSON_DIMENSIONS = ("ge", "tr", "st", "cr")
 
 
 @dataclass
@@ -186,13 +185,6 @@ def structure_bucket(members: Iterable[Bucket]) -> Bucket:
         for key, combo in bucket.items():
             result.setdefault(structure_key(key), Combo()).add(combo)
     return result
-
-
-def month_of(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-# --- serialising buckets (what the stats table stores) ----------------------------------------
 
 
 def bucket_to_map(bucket: Bucket) -> dict[str, Any]:

@@ -20,7 +20,9 @@ from chalicelib.domain.mediateurs import (
     Mediateur,
 )
 from chalicelib.domain.outils import OutilsPrefs
+from chalicelib.store.dynamo import condition_failed, med
 from chalicelib.store.models import (
+    Database,
     LieuItem,
     LoginAttemptItem,
     MediateurItem,
@@ -33,12 +35,10 @@ def _epoch(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 
 
-def _is_conditional_failure(exc: Exception) -> bool:
-    cause = getattr(exc, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
-
-
 class DynamoSessionStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db  # models configured for it; transactions would use db.connection
+
     def put_session(self, session: Session, expires_at: int) -> None:
         SessionItem(
             pk="s#" + session.key,
@@ -77,7 +77,7 @@ class DynamoSessionStore:
                 condition=SessionItem.pk.exists(),
             )
         except UpdateError as exc:
-            if not _is_conditional_failure(exc):
+            if not condition_failed(exc):
                 raise  # signed out meanwhile: nothing to touch
 
     def set_reprise(self, key: str, reprise: str | None) -> None:
@@ -86,7 +86,7 @@ class DynamoSessionStore:
         try:
             item.update(actions=[action], condition=SessionItem.pk.exists())
         except UpdateError as exc:
-            if not _is_conditional_failure(exc):
+            if not condition_failed(exc):
                 raise
 
     def delete_session(self, key: str) -> None:
@@ -111,7 +111,7 @@ class DynamoSessionStore:
         except DoesNotExist:
             return None
         except DeleteError as exc:
-            if _is_conditional_failure(exc):
+            if condition_failed(exc):
                 return None
             raise
         return LoginAttempt(
@@ -123,10 +123,6 @@ class DynamoSessionStore:
             reprise=item.reprise,
             expires_at=int(item.expires_at.timestamp()),
         )
-
-
-def _med_pk(mediateur_id: str) -> str:
-    return "MED#" + mediateur_id
 
 
 def _mediateur(item: MediateurItem) -> Mediateur:
@@ -178,12 +174,15 @@ def _query_partition(pk: str) -> list[dict]:
 class DynamoAccountStore:
     """Mediator profile, lieux and tool preferences: one partition per mediator."""
 
+    def __init__(self, db: Database) -> None:
+        self._db = db  # models configured for it; transactions would use db.connection
+
     def load(self, mediateur_id: str) -> tuple[Mediateur | None, list[Lieu], OutilsPrefs]:
         """Everything about a mediator in one Query (profile + lieux + preferences)."""
         mediateur: Mediateur | None = None
         lieux: list[Lieu] = []
         prefs = OutilsPrefs()
-        for raw in _query_partition(_med_pk(mediateur_id)):
+        for raw in _query_partition(med(mediateur_id)):
             sk = raw["sk"]["S"]
             if sk == "PROFIL":
                 mediateur = _mediateur(MediateurItem.from_raw_data(raw))
@@ -196,15 +195,13 @@ class DynamoAccountStore:
 
     def get_mediateur(self, mediateur_id: str) -> Mediateur | None:
         try:
-            return _mediateur(MediateurItem.get(_med_pk(mediateur_id), "PROFIL"))
+            return _mediateur(MediateurItem.get(med(mediateur_id), "PROFIL"))
         except DoesNotExist:
             return None
 
     def get_mediateur_consistent(self, mediateur_id: str) -> Mediateur | None:
         try:
-            return _mediateur(
-                MediateurItem.get(_med_pk(mediateur_id), "PROFIL", consistent_read=True)
-            )
+            return _mediateur(MediateurItem.get(med(mediateur_id), "PROFIL", consistent_read=True))
         except DoesNotExist:
             return None
 
@@ -213,7 +210,7 @@ class DynamoAccountStore:
         except the structure's ones when the structure changed: a gestionnaire who now works
         for another structure is no gestionnaire of the new one."""
         before = self.get_mediateur_consistent(mediateur.id)
-        item = MediateurItem(_med_pk(mediateur.id), "PROFIL")
+        item = MediateurItem(med(mediateur.id), "PROFIL")
         now = mediateur.derniere_connexion or datetime.now(UTC)
         actions: list[Any] = [
             MediateurItem.prenom.set(mediateur.prenom),
@@ -226,7 +223,7 @@ class DynamoAccountStore:
             actions += [
                 MediateurItem.siret.set(mediateur.siret),
                 MediateurItem.gsi1pk.set("STRUCT#" + mediateur.siret),
-                MediateurItem.gsi1sk.set(_med_pk(mediateur.id)),
+                MediateurItem.gsi1sk.set(med(mediateur.id)),
             ]
         else:
             actions += [
@@ -245,14 +242,14 @@ class DynamoAccountStore:
 
     def grant_role(self, mediateur_id: str, role: str) -> Mediateur:
         """Add a role to an existing mediator (idempotent); NotFound when there is none."""
-        item = MediateurItem(_med_pk(mediateur_id), "PROFIL")
+        item = MediateurItem(med(mediateur_id), "PROFIL")
         try:
             item.update(
                 actions=[MediateurItem.roles.add({ROLE_MEDIATEUR, role})],
                 condition=MediateurItem.pk.exists(),
             )
         except UpdateError as exc:
-            if _is_conditional_failure(exc):
+            if condition_failed(exc):
                 raise NotFound(mediateur_id) from None
             raise
         granted = self.get_mediateur_consistent(mediateur_id)
@@ -285,13 +282,13 @@ class DynamoAccountStore:
 
     def get_lieu(self, mediateur_id: str, lieu_id: str) -> Lieu:
         try:
-            return _lieu(LieuItem.get(_med_pk(mediateur_id), "LIEU#" + lieu_id))
+            return _lieu(LieuItem.get(med(mediateur_id), "LIEU#" + lieu_id))
         except DoesNotExist:
             raise NotFound(lieu_id) from None
 
     def add_lieu(self, mediateur_id: str, lieu_id: str, data: LieuInput, now: datetime) -> Lieu:
         item = LieuItem(
-            _med_pk(mediateur_id),
+            med(mediateur_id),
             "LIEU#" + lieu_id,
             nom=data.nom.strip(),
             adresse=data.adresse.strip(),
@@ -307,7 +304,7 @@ class DynamoAccountStore:
         self, lieu: Lieu, data: LieuInput | None, archive: bool, version: int, now: datetime
     ) -> Lieu:
         item = LieuItem(
-            _med_pk(lieu.mediateur_id),
+            med(lieu.mediateur_id),
             "LIEU#" + lieu.id,
             nom=(data.nom.strip() if data else lieu.nom),
             adresse=(data.adresse.strip() if data else lieu.adresse),
@@ -320,7 +317,7 @@ class DynamoAccountStore:
         try:
             item.save()  # VersionAttribute adds "version = :expected" to the condition
         except PutError as exc:
-            if _is_conditional_failure(exc):
+            if condition_failed(exc):
                 raise Conflict(lieu.id) from None
             raise
         return _lieu(item)
@@ -329,7 +326,7 @@ class DynamoAccountStore:
 
     def save_outils(self, mediateur_id: str, prefs: OutilsPrefs) -> OutilsPrefs:
         item = OutilsPrefsItem(
-            _med_pk(mediateur_id),
+            med(mediateur_id),
             "PREF#outils",
             ordre=list(prefs.ordre),
             epingles=sorted(prefs.epingles),
@@ -339,7 +336,7 @@ class DynamoAccountStore:
         try:
             item.save()
         except PutError as exc:
-            if _is_conditional_failure(exc):
+            if condition_failed(exc):
                 raise Conflict("outils") from None
             raise
         return OutilsPrefs(prefs.ordre, prefs.epingles, int(item.version))

@@ -3,7 +3,8 @@
 Access patterns (the activities table, one partition per mediator):
 - item     pk = MED#<mediator>  sk = ACT#<id>          the activity (stream: NEW_AND_OLD_IMAGES)
 - lsi1     pk = MED#<mediator>  lsi1sk = <date>#<id>   newest first, période as a key range
-Links to followed beneficiaries live in the beneficiaries table, one per (beneficiary, activity):
+Links to followed beneficiaries live in the beneficiaries table, one per (beneficiary, activity)
+(`store/beneficiaires.py`):
 - link     pk = BEN#<beneficiary> sk = ACT#<date>#<id>  a beneficiary's history without a scan
 Idempotency keys live in the app table (pk = IDEM#<mediator>, sk = <key digest>, 24 h TTL).
 Every write is one transaction: the activity, its links and its idempotency key change together.
@@ -11,13 +12,10 @@ Every write is one transaction: the activity, its links and its idempotency key 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import (
@@ -47,10 +45,25 @@ from chalicelib.domain.activites import (
 )
 from chalicelib.domain.errors import Conflict, DuplicateRequest, NotFound
 from chalicelib.store import models
-from chalicelib.store.models import _Meta
+from chalicelib.store.beneficiaires import (
+    LienBeneficiaireItem,
+    activity_links,
+    link_items,
+    touch_links,
+)
+from chalicelib.store.dynamo import (
+    ACT,
+    IDEM,
+    as_dict,
+    condition_failed,
+    decode_cursor,
+    encode_cursor,
+    med,
+)
+from chalicelib.store.models import Database, _Meta
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
-MAX_READS_PER_PAGE = 10  # filtered pages stop after this many DynamoDB pages (cursor continues)
+MAX_CURSOR_PART = 60
 
 
 class ParDate(LocalSecondaryIndex["ActiviteItem"]):
@@ -104,25 +117,6 @@ class ActiviteItem(Model):
     version = VersionAttribute()
 
 
-class LienBeneficiaireItem(Model):
-    """One (beneficiary, activity) link with what the profile page shows without another read."""
-
-    class Meta(_Meta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True)  # BEN#<beneficiary>
-    sk = UnicodeAttribute(range_key=True)  # ACT#<date>#<activity>
-    kind = UnicodeAttribute(default="lien")
-    mediateur_id = UnicodeAttribute()
-    activite_id = UnicodeAttribute()
-    type = UnicodeAttribute()
-    date = UnicodeAttribute()
-    duree = NumberAttribute()
-    thematiques = ListAttribute(of=UnicodeAttribute, null=True)
-    thematiques_demarche = ListAttribute(of=UnicodeAttribute, null=True)
-    autonomie = UnicodeAttribute(null=True)
-
-
 class IdempotencyItem(Model):
     class Meta(_Meta):
         pass
@@ -134,15 +128,10 @@ class IdempotencyItem(Model):
 
 
 models.register(ActiviteItem, "activities")
-models.register(LienBeneficiaireItem, "beneficiaries")
 models.register(IdempotencyItem, "app")
 
 
 # --- mapping ----------------------------------------------------------------------------------
-
-
-def _med(mediateur_id: str) -> str:
-    return "MED#" + mediateur_id
 
 
 def _none_if_empty(values: tuple[str, ...]) -> list[str] | None:
@@ -184,8 +173,8 @@ def to_item(
     assert data.canal is not None
     day = data.date.isoformat()
     return ActiviteItem(
-        _med(mediateur_id),
-        "ACT#" + activite_id,
+        med(mediateur_id),
+        ACT + activite_id,
         lsi1sk=f"{day}#{activite_id}",
         mediateur_id=mediateur_id,
         type=data.type,
@@ -220,16 +209,8 @@ def to_item(
     )
 
 
-def _as_dict(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, MapAttribute):
-        return dict(value.as_dict())
-    return dict(value)
-
-
 def _counts(value: Any) -> dict[str, int]:
-    return {str(k): int(v) for k, v in _as_dict(value).items()}
+    return {str(k): int(v) for k, v in as_dict(value).items()}
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -237,8 +218,8 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 
 def from_item(item: ActiviteItem) -> Activite:
-    anonyme = _as_dict(item.anonyme)
-    pa = _as_dict(item.participants_anonymes)
+    anonyme = as_dict(item.anonyme)
+    pa = as_dict(item.participants_anonymes)
     data = ActiviteInput(
         type=item.type,
         date=date.fromisoformat(item.date),
@@ -281,7 +262,7 @@ def from_item(item: ActiviteItem) -> Activite:
         cree_le=item.cree_le,
         modifie_le=item.modifie_le,
         personnes=tuple(
-            Personne(**{k: str(v) for k, v in _as_dict(p).items() if k in _PERSONNE_FIELDS})
+            Personne(**{k: str(v) for k, v in as_dict(p).items() if k in _PERSONNE_FIELDS})
             for p in item.personnes or ()
         ),
         commune_lieu=item.commune_lieu,
@@ -293,60 +274,22 @@ _PERSONNE_FIELDS = ("id", "genre", "tranche_age", "statut", "commune_insee")
 
 def _links(mediateur_id: str, activite_id: str, data: ActiviteInput) -> list[LienBeneficiaireItem]:
     assert data.date is not None
-    return [
-        LienBeneficiaireItem(
-            "BEN#" + beneficiaire_id,
-            f"ACT#{data.date.isoformat()}#{activite_id}",
-            mediateur_id=mediateur_id,
-            activite_id=activite_id,
-            type=data.type,
-            date=data.date.isoformat(),
-            duree=data.duree or 0,
-            thematiques=_none_if_empty(data.thematiques),
-            thematiques_demarche=_none_if_empty(data.thematiques_demarche),
-            autonomie=data.autonomie,
-        )
-        for beneficiaire_id in data.beneficiaires_lies()
-    ]
-
-
-# --- cursors ----------------------------------------------------------------------------------
-
-
-def encode_cursor(item_sk: str, lsi1sk: str) -> str:
-    raw = json.dumps([item_sk, lsi1sk], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> tuple[str, str] | None:
-    """A cursor only ever carries sort keys: the partition always comes from the session."""
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        item_sk, lsi1sk = json.loads(raw)
-    except (ValueError, TypeError, binascii.Error):
-        return None
-    if not (isinstance(item_sk, str) and isinstance(lsi1sk, str) and item_sk.startswith("ACT#")):
-        return None
-    if len(item_sk) > 60 or len(lsi1sk) > 60:
-        return None
-    return item_sk, lsi1sk
+    return link_items(
+        mediateur_id, activite_id, data.date, data.duree or 0, data, data.beneficiaires_lies()
+    )
 
 
 # --- the repository ---------------------------------------------------------------------------
 
 
-def _cancellation_codes(exc: TransactWriteError) -> list[str]:
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    return [getattr(r, "code", None) or "" for r in reasons]
-
-
 class DynamoActivityStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
     def get(self, mediateur_id: str, activite_id: str) -> Activite:
         try:
             return from_item(
-                ActiviteItem.get(_med(mediateur_id), "ACT#" + activite_id, consistent_read=True)
+                ActiviteItem.get(med(mediateur_id), ACT + activite_id, consistent_read=True)
             )
         except DoesNotExist:
             raise NotFound(activite_id) from None
@@ -362,12 +305,12 @@ class DynamoActivityStore:
     ) -> Activite:
         item = to_item(mediateur_id, activite_id, data, now, now, instantane)
         try:
-            with TransactWrite(connection=models.connection()) as tx:
+            with TransactWrite(connection=self._db.connection) as tx:
                 tx.save(item, condition=ActiviteItem.sk.does_not_exist())
                 if idempotency_key:
                     tx.save(
                         IdempotencyItem(
-                            "IDEM#" + mediateur_id,
+                            IDEM + mediateur_id,
                             _digest(idempotency_key),
                             activite_id=activite_id,
                             expires_at=now + IDEMPOTENCY_TTL,
@@ -376,7 +319,7 @@ class DynamoActivityStore:
                     )
                 for link in _links(mediateur_id, activite_id, data):
                     tx.save(link)
-                _touch_beneficiaires(tx, mediateur_id, data.beneficiaires_lies())
+                touch_links(tx, mediateur_id, data.beneficiaires_lies())
         except TransactWriteError:
             earlier = (
                 self._idempotent_result(mediateur_id, idempotency_key) if idempotency_key else None
@@ -388,7 +331,7 @@ class DynamoActivityStore:
 
     def _idempotent_result(self, mediateur_id: str, key: str) -> str | None:
         try:
-            found = IdempotencyItem.get("IDEM#" + mediateur_id, _digest(key), consistent_read=True)
+            found = IdempotencyItem.get(IDEM + mediateur_id, _digest(key), consistent_read=True)
         except DoesNotExist:
             return None
         return str(found.activite_id)
@@ -409,33 +352,33 @@ class DynamoActivityStore:
         new_links = _links(current.mediateur_id, current.id, data)
         changed = old_links ^ {(link.pk, link.sk) for link in new_links}
         try:
-            with TransactWrite(connection=models.connection()) as tx:
+            with TransactWrite(connection=self._db.connection) as tx:
                 tx.save(item)
                 for pk, sk in old_links - {(link.pk, link.sk) for link in new_links}:
                     tx.delete(LienBeneficiaireItem(pk, sk))
                 for link in new_links:
                     tx.save(link)
                 touched = {pk.removeprefix("BEN#") for pk, _ in changed}
-                _touch_beneficiaires(tx, current.mediateur_id, sorted(touched))
+                touch_links(tx, current.mediateur_id, sorted(touched))
         except TransactWriteError as exc:
             # pynamodb sends deletes before puts: the activity is not always the first item, but
             # it is the only one with a condition.
-            if "ConditionalCheckFailed" in _cancellation_codes(exc):
+            if condition_failed(exc):
                 raise Conflict(current.id) from None
             raise
         return from_item(item)
 
     def delete(self, current: Activite, expected_version: int | None) -> None:
-        item = ActiviteItem(_med(current.mediateur_id), "ACT#" + current.id)
+        item = ActiviteItem(med(current.mediateur_id), ACT + current.id)
         item.version = expected_version if expected_version is not None else current.version
         try:
-            with TransactWrite(connection=models.connection()) as tx:
+            with TransactWrite(connection=self._db.connection) as tx:
                 tx.delete(item)
                 for link in _links(current.mediateur_id, current.id, current.data):
                     tx.delete(LienBeneficiaireItem(link.pk, link.sk))
-                _touch_beneficiaires(tx, current.mediateur_id, current.data.beneficiaires_lies())
+                touch_links(tx, current.mediateur_id, current.data.beneficiaires_lies())
         except TransactWriteError as exc:
-            if "ConditionalCheckFailed" in _cancellation_codes(exc):
+            if condition_failed(exc):
                 raise Conflict(current.id) from None
             raise
 
@@ -443,7 +386,7 @@ class DynamoActivityStore:
 
     def page(self, mediateur_id: str, filtres: Filtres, cursor: str | None, limit: int) -> Page:
         """Newest first, `limit` items that match, and a cursor when there may be more."""
-        start = decode_cursor(cursor)
+        start = decode_cursor(cursor, ACT, MAX_CURSOR_PART)
         items: list[Activite] = []
         last: ActiviteItem | None = None
         for item in self._query(mediateur_id, filtres, start, limit):
@@ -477,12 +420,12 @@ class DynamoActivityStore:
         if start and not low <= start[1] <= high:
             start = None  # a cursor from other filters (or forged): DynamoDB would refuse it
         exclusive_start = (
-            {"pk": {"S": _med(mediateur_id)}, "sk": {"S": start[0]}, "lsi1sk": {"S": start[1]}}
+            {"pk": {"S": med(mediateur_id)}, "sk": {"S": start[0]}, "lsi1sk": {"S": start[1]}}
             if start
             else None
         )
         return ActiviteItem.par_date.query(
-            _med(mediateur_id),
+            med(mediateur_id),
             ActiviteItem.lsi1sk.between(low, high),
             filter_condition=_filter_condition(filtres),
             scan_index_forward=False,
@@ -497,32 +440,13 @@ class DynamoActivityStore:
     def for_beneficiaire(self, mediateur_id: str, beneficiaire_id: str) -> list[Activite]:
         """The mediator's activities linked to this person, newest first (links + one batch)."""
         ids = [a for m, a in self.ids_for_beneficiaire(beneficiaire_id) if m == mediateur_id]
-        keys = [(_med(mediateur_id), "ACT#" + i) for i in ids]
+        keys = [(med(mediateur_id), ACT + i) for i in ids]
         found = {item.sk.removeprefix("ACT#"): item for item in ActiviteItem.batch_get(keys)}
         return [from_item(found[i]) for i in ids if i in found]
 
     def ids_for_beneficiaire(self, beneficiaire_id: str) -> list[tuple[str, str]]:
         """(mediator id, activity id) of a beneficiary's activities, newest first."""
-        return [
-            (link.mediateur_id, link.activite_id)
-            for link in LienBeneficiaireItem.query(
-                "BEN#" + beneficiaire_id, scan_index_forward=False
-            )
-        ]
-
-
-def _touch_beneficiaires(tx: TransactWrite, mediateur_id: str, ids: Iterable[str]) -> None:
-    """Bump each linked person's `liens_seq` in the same transaction, so that a counters refresh
-    that read the links before this change can no longer overwrite what it produces."""
-    from chalicelib.store.beneficiaires import BeneficiaireItem
-
-    for beneficiaire_id in ids:
-        tx.update(
-            BeneficiaireItem(_med(mediateur_id), "BEN#" + beneficiaire_id),
-            actions=[BeneficiaireItem.liens_seq.add(1)],
-            condition=BeneficiaireItem.sk.exists(),
-            add_version_condition=False,
-        )
+        return activity_links(beneficiaire_id)
 
 
 def _filter_condition(filtres: Filtres) -> Any:
@@ -551,7 +475,3 @@ def _filter_condition(filtres: Filtres) -> Any:
 
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -6,18 +6,15 @@
          a search reads the entries whose word starts with the longest typed word, inside the
          mediator's own partition — never anyone else's data, and reads that do not grow with
          the number of beneficiaries
-- links  pk = BEN#<id>        sk = ACT#<date>#<activity> written by the activities store
+- links  pk = BEN#<id>        sk = ACT#<date>#<activity> one per (person, activity), written
+         with the activity by the activities store (`link_items`, `touch_actions`)
 Deleting a person (pseudonymisation) removes the identifying fields and every index entry in
 one transaction; the links stay so that past activities keep counting.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from collections.abc import Iterable
-from contextlib import suppress
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -37,11 +34,23 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.beneficiaires import Beneficiaire, BeneficiaireInput
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.recherche import key_word, matches, score, sort_key_nom
+from chalicelib.stats.nouveaux import Filing, Links
 from chalicelib.store import models
-from chalicelib.store.activites import LienBeneficiaireItem
-from chalicelib.store.models import _Meta
+from chalicelib.store.dynamo import (
+    BEN,
+    IDX,
+    ben,
+    condition_failed,
+    decode_cursor,
+    encode_cursor,
+    med,
+    owner_key,
+)
+from chalicelib.store.models import Database, _Meta
+from chalicelib.store.stats import NewcomersItem, ensure_newcomers
 
-MAX_INDEX_READS = 2000  # a one-letter search stops there; the page says to type more
+MAX_INDEX_READS = 2000
+MAX_CURSOR_PART = 400  # a one-letter search stops there; the page says to type more
 
 
 class ParNom(LocalSecondaryIndex["BeneficiaireItem"]):
@@ -99,23 +108,35 @@ class IndexItem(Model):
     tokens = ListAttribute(of=UnicodeAttribute)
 
 
+class LienBeneficiaireItem(Model):
+    """One (beneficiary, activity) link with what the profile page shows without another read."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)  # BEN#<beneficiary>
+    sk = UnicodeAttribute(range_key=True)  # ACT#<date>#<activity>
+    kind = UnicodeAttribute(default="lien")
+    mediateur_id = UnicodeAttribute()
+    activite_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    date = UnicodeAttribute()
+    duree = NumberAttribute()
+    thematiques = ListAttribute(of=UnicodeAttribute, null=True)
+    thematiques_demarche = ListAttribute(of=UnicodeAttribute, null=True)
+    autonomie = UnicodeAttribute(null=True)
+
+
 models.register(BeneficiaireItem, "beneficiaries")
 models.register(IndexItem, "beneficiaries")
-
-
-def _med(mediateur_id: str) -> str:
-    return "MED#" + mediateur_id
-
-
-def _ben(beneficiaire_id: str) -> str:
-    return "BEN#" + beneficiaire_id
+models.register(LienBeneficiaireItem, "beneficiaries")
 
 
 def _to_item(b: Beneficiaire) -> BeneficiaireItem:
     d = b.data
     return BeneficiaireItem(
-        _med(b.mediateur_id),
-        _ben(b.id),
+        med(b.mediateur_id),
+        ben(b.id),
         lsi1sk=f"{sort_key_nom(d.prenom, d.nom)[:200]}#{b.id}",
         prenom=d.prenom or None,
         nom=d.nom or None,
@@ -179,7 +200,7 @@ def _index_items(b: Beneficiaire, tokens: frozenset[str]) -> list[IndexItem]:
     ordered = sorted(tokens)
     return [
         IndexItem(
-            "IDX#" + b.mediateur_id,
+            IDX + b.mediateur_id,
             f"{token}#{b.id}",
             beneficiaire_id=b.id,
             prenom=b.data.prenom,
@@ -190,35 +211,15 @@ def _index_items(b: Beneficiaire, tokens: frozenset[str]) -> list[IndexItem]:
     ]
 
 
-def _is_condition_failure(exc: TransactWriteError) -> bool:
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    return any(getattr(r, "code", None) == "ConditionalCheckFailed" for r in reasons if r)
-
-
-def encode_cursor(lsi1sk: str, sk: str) -> str:
-    raw = json.dumps([sk, lsi1sk], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> tuple[str, str] | None:
-    """Only sort keys travel in a cursor; the partition always comes from the session."""
-    if not cursor or len(cursor) > 600:
-        return None
-    try:
-        sk, lsi1sk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError, binascii.Error):
-        return None
-    if not (isinstance(sk, str) and isinstance(lsi1sk, str) and sk.startswith("BEN#")):
-        return None
-    return sk, lsi1sk
-
-
 class DynamoBeneficiaryStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
     # --- writes -------------------------------------------------------------------------------
 
     def create(self, b: Beneficiaire, tokens: frozenset[str]) -> Beneficiaire:
         item = _to_item(b)
-        with TransactWrite(connection=models.connection()) as tx:
+        with TransactWrite(connection=self._db.connection) as tx:
             tx.save(item, condition=BeneficiaireItem.sk.does_not_exist())
             for entry in _index_items(b, tokens):
                 tx.save(entry)
@@ -233,20 +234,20 @@ class DynamoBeneficiaryStore:
         expected_version: int,
     ) -> Beneficiaire:
         """Replace the person's fields (not the counters) if nobody saved meanwhile."""
-        item = BeneficiaireItem(_med(current.mediateur_id), _ben(current.id))
+        item = BeneficiaireItem(med(current.mediateur_id), ben(current.id))
         item.version = expected_version
         actions = _field_actions(updated)
         try:
-            with TransactWrite(connection=models.connection()) as tx:
+            with TransactWrite(connection=self._db.connection) as tx:
                 tx.update(
                     item, actions=actions, condition=BeneficiaireItem.supprime.does_not_exist()
                 )
                 for token in old_tokens - new_tokens:
-                    tx.delete(IndexItem("IDX#" + current.mediateur_id, f"{token}#{current.id}"))
+                    tx.delete(IndexItem(IDX + current.mediateur_id, f"{token}#{current.id}"))
                 for entry in _index_items(updated, new_tokens):
                     tx.save(entry)
         except TransactWriteError as exc:
-            if _is_condition_failure(exc):
+            if condition_failed(exc):
                 raise Conflict(current.id) from None
             raise
         return self.get(current.mediateur_id, current.id)
@@ -255,26 +256,26 @@ class DynamoBeneficiaryStore:
         self, current: Beneficiaire, gone: Beneficiaire, tokens: frozenset[str]
     ) -> None:
         """Identifying fields and index entries disappear together, for good."""
-        item = BeneficiaireItem(_med(current.mediateur_id), _ben(current.id))
+        item = BeneficiaireItem(med(current.mediateur_id), ben(current.id))
         actions = [*_field_actions(gone), BeneficiaireItem.supprime.set(True)]
-        with TransactWrite(connection=models.connection()) as tx:
+        with TransactWrite(connection=self._db.connection) as tx:
             tx.update(item, actions=actions, add_version_condition=False)
             for token in tokens:
-                tx.delete(IndexItem("IDX#" + current.mediateur_id, f"{token}#{current.id}"))
+                tx.delete(IndexItem(IDX + current.mediateur_id, f"{token}#{current.id}"))
 
     # --- reads --------------------------------------------------------------------------------
 
     def get(self, mediateur_id: str, beneficiaire_id: str) -> Beneficiaire:
         try:
             item = BeneficiaireItem.get(
-                _med(mediateur_id), _ben(beneficiaire_id), consistent_read=True
+                med(mediateur_id), ben(beneficiaire_id), consistent_read=True
             )
         except DoesNotExist:
             raise NotFound(beneficiaire_id) from None
         return from_item(item)
 
     def get_many(self, mediateur_id: str, ids: Iterable[str]) -> dict[str, Beneficiaire]:
-        keys = [(_med(mediateur_id), _ben(i)) for i in dict.fromkeys(ids)]
+        keys = [(med(mediateur_id), ben(i)) for i in dict.fromkeys(ids)]
         found = {}
         for item in BeneficiaireItem.batch_get(keys):
             b = from_item(item)
@@ -288,15 +289,15 @@ class DynamoBeneficiaryStore:
     def page_by_name(
         self, mediateur_id: str, cursor: str | None, limit: int
     ) -> tuple[list[Beneficiaire], str | None]:
-        start = decode_cursor(cursor)
+        start = decode_cursor(cursor, BEN, MAX_CURSOR_PART)
         last_key = (
-            {"pk": {"S": _med(mediateur_id)}, "sk": {"S": start[0]}, "lsi1sk": {"S": start[1]}}
+            {"pk": {"S": med(mediateur_id)}, "sk": {"S": start[0]}, "lsi1sk": {"S": start[1]}}
             if start
             else None
         )
         found: list[BeneficiaireItem] = []
         for item in BeneficiaireItem.par_nom.query(
-            _med(mediateur_id),
+            med(mediateur_id),
             filter_condition=BeneficiaireItem.supprime.does_not_exist(),
             last_evaluated_key=last_key,
             page_size=limit + 1,
@@ -304,14 +305,14 @@ class DynamoBeneficiaryStore:
             found.append(item)
             if len(found) > limit:
                 last = found[limit - 1]
-                return [from_item(i) for i in found[:limit]], encode_cursor(last.lsi1sk, last.sk)
+                return [from_item(i) for i in found[:limit]], encode_cursor(last.sk, last.lsi1sk)
         return [from_item(i) for i in found], None
 
     def all_active(self, mediateur_id: str) -> list[Beneficiaire]:
         return [
             from_item(item)
             for item in BeneficiaireItem.query(
-                _med(mediateur_id),
+                med(mediateur_id),
                 BeneficiaireItem.sk.startswith("BEN#"),
                 filter_condition=BeneficiaireItem.supprime.does_not_exist(),
             )
@@ -321,9 +322,7 @@ class DynamoBeneficiaryStore:
         """Ids of the best matches (ranked) and whether the read was cut short."""
         ranked: dict[str, tuple[Any, ...]] = {}
         reads = 0
-        for entry in IndexItem.query(
-            "IDX#" + mediateur_id, IndexItem.sk.startswith(key_word(words))
-        ):
+        for entry in IndexItem.query(IDX + mediateur_id, IndexItem.sk.startswith(key_word(words))):
             reads += 1
             if reads > MAX_INDEX_READS:
                 break
@@ -333,57 +332,59 @@ class DynamoBeneficiaryStore:
         ordered = sorted(ranked, key=lambda i: ranked[i])
         return ordered[:limit], reads > MAX_INDEX_READS
 
-    # --- counters maintained by the activities store ------------------------------------------
+    # --- counters and newcomers (`stats.nouveaux`) -----------------------------------------
 
     def link_counts(self, beneficiaire_id: str) -> tuple[int, date | None, date | None]:
         """Accompagnements, first and last dates, straight from the links."""
         dates = [
             link.date
-            for link in LienBeneficiaireItem.query(_ben(beneficiaire_id), consistent_read=True)
+            for link in LienBeneficiaireItem.query(ben(beneficiaire_id), consistent_read=True)
         ]
         if not dates:
             return 0, None, None
         return len(dates), date.fromisoformat(min(dates)), date.fromisoformat(max(dates))
 
-    def refresh_counters(self, mediateur_id: str, beneficiaire_id: str) -> None:
-        """Recompute count and dates from the links, and file the person under the month of
-        their first accompaniment ever (statistics "dont nouveaux"). One transaction, guarded by
-        `liens_seq`: a refresh that read before a later link change never overwrites it."""
-        from chalicelib.store.stats import NewcomersItem, ensure_newcomers, structure_of
-
+    def links(self, mediateur_id: str, beneficiaire_id: str) -> Links | None:
+        """The person's links, read after their `liens_seq` (None: not the mediator's)."""
         try:
             item = BeneficiaireItem.get(
-                _med(mediateur_id), _ben(beneficiaire_id), consistent_read=True
+                med(mediateur_id), ben(beneficiaire_id), consistent_read=True
             )
         except DoesNotExist:
-            return
-        seq = int(item.liens_seq or 0)
-        before = item.premier_accompagnement
+            return None
         count, first, last = self.link_counts(beneficiaire_id)
-        after = first.isoformat() if first else None
-        months = {d[:7] for d in (before, after) if d}
-        # The structure's statistics file the same newcomers (its "dont nouveaux").
-        siret = structure_of(mediateur_id) if months else None
-        owners = [_med(mediateur_id), *(["STR#" + siret] if siret else [])]
-        for month in months:
-            for owner in owners:
-                ensure_newcomers(owner, month)
-        # A newer link change makes the condition fail: its own refresh writes the right values.
-        with suppress(TransactWriteError), TransactWrite(connection=models.connection()) as tx:
-            tx.update(
-                item,
-                actions=_counter_actions(count, first, last),
-                condition=BeneficiaireItem.liens_seq == seq,
-                add_version_condition=False,
-            )
-            for month in sorted(months):
-                for owner in owners:
-                    newcomer = NewcomersItem(owner, "P#" + month)
-                    if after and after[:7] == month:
-                        action = NewcomersItem.ids[beneficiaire_id].set(after)
-                    else:
-                        action = NewcomersItem.ids[beneficiaire_id].remove()
-                    tx.update(newcomer, actions=[action])
+        return Links(
+            int(item.liens_seq or 0), count, first, last, _date(item.premier_accompagnement)
+        )
+
+    def save_counters(
+        self, mediateur_id: str, beneficiaire_id: str, links: Links, filings: list[Filing]
+    ) -> None:
+        """The counters and the newcomers filing in one transaction, unless the links changed
+        since `links` was read: that change's own refresh then writes the right values."""
+        for filing in filings:
+            ensure_newcomers(owner_key(filing.owner), filing.month)  # the map must exist
+        item = BeneficiaireItem(med(mediateur_id), ben(beneficiaire_id))
+        try:
+            with TransactWrite(connection=self._db.connection) as tx:
+                tx.update(
+                    item,
+                    actions=_counter_actions(links.count, links.first, links.last),
+                    condition=BeneficiaireItem.liens_seq == links.seq,
+                    add_version_condition=False,
+                )
+                for filing in filings:
+                    entry = NewcomersItem.ids[beneficiaire_id]
+                    tx.update(
+                        NewcomersItem(owner_key(filing.owner), "P#" + filing.month),
+                        actions=[
+                            entry.set(filing.day.isoformat()) if filing.day else entry.remove()
+                        ],
+                    )
+        except TransactWriteError:
+            # A newer link change (or a transaction racing on the same items) wins; whatever
+            # this leaves, that change's refresh or the daily verification files it right.
+            return
 
 
 def _counter_actions(count: int, first: date | None, last: date | None) -> list[Any]:
@@ -419,3 +420,47 @@ def _field_actions(b: Beneficiaire) -> list[Any]:
     actions.append(BeneficiaireItem.lsi1sk.set(f"{sort_key_nom(d.prenom, d.nom)[:200]}#{b.id}"))
     actions.append(BeneficiaireItem.modifie_le.set(b.modifie_le))
     return actions
+
+
+# --- what an activity write changes on this side (`store/activites.py`) --------------------------
+
+
+def link_items(
+    mediateur_id: str, activite_id: str, day: date, duree: int, data: Any, ids: Sequence[str]
+) -> list[LienBeneficiaireItem]:
+    """One link per followed person of an activity, with what the profile page shows."""
+    return [
+        LienBeneficiaireItem(
+            ben(beneficiaire_id),
+            f"ACT#{day.isoformat()}#{activite_id}",
+            mediateur_id=mediateur_id,
+            activite_id=activite_id,
+            type=data.type,
+            date=day.isoformat(),
+            duree=duree,
+            thematiques=list(data.thematiques) or None,
+            thematiques_demarche=list(data.thematiques_demarche) or None,
+            autonomie=data.autonomie,
+        )
+        for beneficiaire_id in ids
+    ]
+
+
+def touch_links(tx: TransactWrite, mediateur_id: str, ids: Iterable[str]) -> None:
+    """Bump each linked person's `liens_seq` in the activity's transaction, so that a counters
+    refresh that read the links before this change can no longer overwrite what it produces."""
+    for beneficiaire_id in ids:
+        tx.update(
+            BeneficiaireItem(med(mediateur_id), ben(beneficiaire_id)),
+            actions=[BeneficiaireItem.liens_seq.add(1)],
+            condition=BeneficiaireItem.sk.exists(),
+            add_version_condition=False,
+        )
+
+
+def activity_links(beneficiaire_id: str) -> list[tuple[str, str]]:
+    """(mediator id, activity id) of a person's activities, newest first."""
+    return [
+        (link.mediateur_id, link.activite_id)
+        for link in LienBeneficiaireItem.query(ben(beneficiaire_id), scan_index_forward=False)
+    ]

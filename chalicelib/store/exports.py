@@ -30,7 +30,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.models import Model
 
 from chalicelib.domain.errors import NotFound
-from chalicelib.exports.model import (
+from chalicelib.domain.exports import (
     ECHEC,
     EN_ATTENTE,
     EN_COURS,
@@ -41,7 +41,8 @@ from chalicelib.exports.model import (
     filtres_to_map,
 )
 from chalicelib.store import models
-from chalicelib.store.models import _Meta
+from chalicelib.store.dynamo import as_dict, condition_failed
+from chalicelib.store.models import Database, _Meta
 
 PRESIGNED_SECONDS = 300  # the download link: long enough to start, short enough to not travel
 
@@ -105,14 +106,6 @@ def _to_item(e: Export) -> ExportItem:
     )
 
 
-def _map(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, MapAttribute):
-        return dict(value.as_dict())
-    return dict(value)
-
-
 def from_item(item: ExportItem) -> Export:
     return Export(
         id=item.sk,
@@ -126,7 +119,7 @@ def from_item(item: ExportItem) -> Export:
         cree_le=item.cree_le,
         statut=item.statut,
         siret=item.siret,
-        filtres=filtres_from_map(_map(item.filtres)),
+        filtres=filtres_from_map(as_dict(item.filtres)),
         q=item.q or "",
         tentatives=int(item.tentatives or 0),
         lignes=int(item.lignes or 0),
@@ -141,11 +134,10 @@ def _key(export: Export) -> tuple[str, str, str]:
     return export.scope, export.owner, export.id
 
 
-def _conditional_failure(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 class DynamoExportStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db  # models configured for it; transactions would use db.connection
+
     def create(self, export: Export) -> Export:
         item = _to_item(export)
         item.save(condition=ExportItem.sk.does_not_exist())
@@ -183,7 +175,7 @@ class DynamoExportStore:
         try:
             item.update(actions=actions, condition=condition & ExportItem.sk.exists())
         except UpdateError as exc:
-            if _conditional_failure(exc):
+            if condition_failed(exc):
                 return None
             raise
         return from_item(item)

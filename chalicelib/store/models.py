@@ -1,8 +1,9 @@
-"""pynamodb models. Table names, region and endpoint are set by `configure()` from Settings,
+"""pynamodb models. Table names, region and endpoint are set by a `Database` from Settings,
 never at import time. Only `store/` imports this module."""
 
 from __future__ import annotations
 
+import threading
 from contextlib import suppress
 from typing import Any
 
@@ -137,42 +138,53 @@ MODELS: tuple[tuple[type[Model], str], ...] = (
 )
 
 
-_settings: Settings | None = None
-_connection: Connection | None = None
+class Database:
+    """The tables of one configuration and the one connection their models share. Stores
+    receive it and open their transactions on `connection`; the composition root builds it.
+
+    pynamodb keeps a model's table name and connection on the model class, so building a
+    Database (re)configures every registered model for its settings, and models registered
+    later by a feature module are configured by the latest one."""
+
+    def __init__(self, settings: Settings) -> None:
+        global _current
+        self.settings = settings
+        self.connection = Connection(region=settings.region, host=settings.aws_endpoint_url)
+        _current = self
+        for model, logical in MODELS:
+            _configure_model(model, logical, self)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Database:
+        """The database of these settings, built once per process (keeps its HTTP pool)."""
+        with _lock:
+            if _current is not None and _current.settings == settings:
+                return _current
+            return cls(settings)
+
+
+_lock = threading.Lock()
+_current: Database | None = None
 
 
 def register(model: type[Model], logical_table: str) -> None:
-    """Feature modules add their models here so that `configure` reaches them too, whichever
-    of the two happens first."""
+    """Feature modules add their models here so that a Database reaches them too, whichever of
+    the two happens first."""
     global MODELS
     if (model, logical_table) not in MODELS:
         MODELS = (*MODELS, (model, logical_table))
-        if _settings is not None:
-            _configure_model(model, logical_table, _settings)
+        if _current is not None:
+            _configure_model(model, logical_table, _current)
 
 
-def connection() -> Connection:
-    """A low-level connection for transactions (TransactWrite), built once per configuration."""
-    global _connection
-    assert _settings is not None, "store.models.configure() was not called"
-    if _connection is None:
-        _connection = Connection(region=_settings.region, host=_settings.aws_endpoint_url)
-    return _connection
-
-
-def configure(settings: Settings) -> None:
-    global _settings, _connection
-    if _settings != settings:
-        _connection = None
-    _settings = settings
-    for model, logical in MODELS:
-        _configure_model(model, logical, settings)
-
-
-def _configure_model(model: type[Model], logical: str, settings: Settings) -> None:
+def _configure_model(model: type[Model], logical: str, db: Database) -> None:
+    settings = db.settings
     meta: Any = model.Meta
     wanted = (settings.table_name(logical), settings.region, settings.aws_endpoint_url)
-    if (meta.table_name, meta.region, meta.host) == wanted:
+    current = model._connection
+    if (meta.table_name, meta.region, meta.host) == wanted and (
+        current is not None and current.connection is db.connection
+    ):
         return  # keep the connection (and its HTTP pool) when nothing changed
     meta.table_name, meta.region, meta.host = wanted
     model._connection = None  # drop a connection built for another configuration
@@ -180,10 +192,8 @@ def _configure_model(model: type[Model], logical: str, settings: Settings) -> No
     # (each loads the endpoint and service JSON: ~50 ms of cold start per model, and a pile-up
     # when many threads start at once). All our models share one.
     table = model._get_connection()
-    shared = connection()
-    if table.connection is not shared:
-        # The key schema and every index come from the shared table definition (the models of
-        # one table each declare only the indexes they use).
-        with suppress(ValueError):  # "already added" by another model of the same table
-            shared.add_meta_table(MetaTable(table_def(logical).properties(meta.table_name)))
-        table.connection = shared
+    # The key schema and every index come from the shared table definition (the models of
+    # one table each declare only the indexes they use).
+    with suppress(ValueError):  # "already added" by another model of the same table
+        db.connection.add_meta_table(MetaTable(table_def(logical).properties(meta.table_name)))
+    table.connection = db.connection

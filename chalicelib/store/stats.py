@@ -1,8 +1,11 @@
 """Statistics aggregates in DynamoDB (the stats table).
 
-- bucket     pk = MED#<mediator>  sk = M#<YYYY-MM>   counters of the month (`b`), version `v`
-- newcomers  pk = MED#<mediator>  sk = P#<YYYY-MM>   followed people whose FIRST accompaniment
+Owners (`stats.ports.Owner`): a mediator (pk = MED#<id>) or a structure (pk = STR#<siret>).
+- bucket     pk = <owner>         sk = M#<YYYY-MM>   counters of the month (`b`), version `v`
+             pk = <owner>         sk = M#<YYYY-MM>#<n> followed people of a big bucket (parts)
+- newcomers  pk = <owner>         sk = P#<YYYY-MM>   followed people whose FIRST accompaniment
                                                      ever is in that month: {id: date}
+- membership pk = MED#<mediator>  sk = STRUCTURE     / pk = STR#<siret> sk = MEMBRES
 - touched    pk = TOUCHED#<day>   sk = <mediator>    who changed that day (daily verification)
 
 A year of statistics reads 12 buckets + 12 newcomer items, whatever the number of activities.
@@ -25,10 +28,11 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.activites import Activite, Filtres
 from chalicelib.stats.aggregation import Bucket, Combo, bucket_from_map, bucket_to_map
+from chalicelib.stats.ports import Owner, StaleBucket
 from chalicelib.store import models
-from chalicelib.store.models import _Meta
+from chalicelib.store.dynamo import STR, as_dict, condition_failed, med, owner_key
+from chalicelib.store.models import Database, _Meta
 
 
 class BucketItem(Model):
@@ -66,22 +70,6 @@ models.register(NewcomersItem, "stats")
 models.register(TouchedItem, "stats")
 
 
-class StaleBucket(Exception):
-    """Someone wrote the bucket since it was read: compute it again."""
-
-
-def _med(mediateur_id: str) -> str:
-    return "MED#" + mediateur_id
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, MapAttribute):
-        return dict(value.as_dict())
-    return dict(value)
-
-
 class MembershipItem(Model):
     """Who counts in a structure's statistics, read with strong consistency by the projector
     (the mediators' index by SIRET is eventually consistent).
@@ -102,20 +90,7 @@ class MembershipItem(Model):
 models.register(MembershipItem, "stats")
 
 
-def _str(siret: str) -> str:
-    return "STR#" + siret
-
-
 NEWCOMERS_PER_UPDATE = 50  # keeps an update expression far below DynamoDB's 4 KB
-
-
-def _newcomers(pk: str, months: Iterable[str]) -> dict[str, date]:
-    keys = [(pk, "P#" + m) for m in dict.fromkeys(months)]
-    found: dict[str, date] = {}
-    for item in NewcomersItem.batch_get(keys):
-        for beneficiaire_id, day in _as_dict(item.ids).items():
-            found[str(beneficiaire_id)] = date.fromisoformat(str(day))
-    return found
 
 
 def ensure_newcomers(pk: str, month: str) -> None:
@@ -139,7 +114,7 @@ def _membership(pk: str, sk: str) -> MembershipItem | None:
 
 def structure_of(mediateur_id: str) -> str | None:
     """The SIRET this mediator's statistics count for (None: no structure), strongly read."""
-    item = _membership(_med(mediateur_id), "STRUCTURE")
+    item = _membership(med(mediateur_id), "STRUCTURE")
     return (item.s or None) if item else None
 
 
@@ -181,22 +156,19 @@ def _read_parts(items: list[BucketItem], consistent: bool) -> dict[tuple[str, st
 
 
 class DynamoStatsStore:
-    def __init__(self) -> None:
+    """`stats.ports.StatsStore` on the stats table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
         self._touched_day: date | None = None
         self._touched: set[str] = set()
         self._parts_seen: dict[tuple[str, str], tuple[int, int]] = {}  # key -> (version, parts)
 
-    # --- month buckets, of a mediator (MED#) or of a structure (STR#) --------------------------
+    # --- month buckets ----------------------------------------------------------------------
 
-    def buckets(self, mediateur_id: str, months: Iterable[str]) -> dict[str, tuple[Bucket, int]]:
+    def buckets(self, owner: Owner, months: Iterable[str]) -> dict[str, tuple[Bucket, int]]:
         """{month: (bucket, version)} for the months that have one (one batch read)."""
-        return self._buckets(_med(mediateur_id), months)
-
-    def structure_buckets(self, siret: str, months: Iterable[str]) -> dict[str, tuple[Bucket, int]]:
-        return self._buckets(_str(siret), months)
-
-    def _buckets(self, pk: str, months: Iterable[str]) -> dict[str, tuple[Bucket, int]]:
-        keys = [(pk, "M#" + m) for m in dict.fromkeys(months)]
+        keys = [(owner_key(owner), "M#" + m) for m in dict.fromkeys(months)]
         items = list(BucketItem.batch_get(keys))
         parts = _read_parts(items, consistent=False)
         found: dict[str, tuple[Bucket, int]] = {}
@@ -206,44 +178,34 @@ class DynamoStatsStore:
 
     def member_buckets(self, mediateur_ids: Iterable[str], month: str) -> dict[str, Bucket]:
         """The month's bucket of each of these mediators (strongly consistent batch read)."""
-        keys = [(_med(m), "M#" + month) for m in dict.fromkeys(mediateur_ids)]
+        keys = [(med(m), "M#" + month) for m in dict.fromkeys(mediateur_ids)]
         items = list(BucketItem.batch_get(keys, consistent_read=True))
         parts = _read_parts(items, consistent=True)
         return {item.pk.removeprefix("MED#"): self._unpack(item, parts) for item in items}
 
-    def bucket(self, mediateur_id: str, month: str) -> tuple[Bucket, int]:
-        return self._bucket(_med(mediateur_id), month)
-
-    def structure_bucket(self, siret: str, month: str) -> tuple[Bucket, int]:
-        return self._bucket(_str(siret), month)
-
-    def _bucket(self, pk: str, month: str) -> tuple[Bucket, int]:
+    def bucket(self, owner: Owner, month: str) -> tuple[Bucket, int]:
+        """One bucket and its version, strongly consistent ({} and 0 when there is none)."""
         try:
-            item = BucketItem.get(pk, "M#" + month, consistent_read=True)
+            item = BucketItem.get(owner_key(owner), "M#" + month, consistent_read=True)
         except BucketItem.DoesNotExist:
             return {}, 0
         return self._unpack(item, _read_parts([item], consistent=True)), int(item.v or 0)
 
     def _unpack(self, item: BucketItem, parts: dict[tuple[str, str], Any]) -> Bucket:
         """A stored bucket, its followed people gathered from its parts if it has any."""
-        bucket = bucket_from_map(_as_dict(item.b))
+        bucket = bucket_from_map(as_dict(item.b))
         count = int(item.np or 0)
         if len(self._parts_seen) >= PARTS_SEEN_MAX:  # a long-lived container: stay small
             self._parts_seen.clear()
         self._parts_seen[(item.pk, item.sk)] = (int(item.v or 0), count)
         for number in range(1, count + 1):
-            for key, people in _as_dict(parts.get((item.pk, f"{item.sk}#{number}"))).items():
+            for key, people in as_dict(parts.get((item.pk, f"{item.sk}#{number}"))).items():
                 bucket.setdefault(str(key), Combo()).suivis.update(str(people).split())
         return bucket
 
-    def save_bucket(self, mediateur_id: str, month: str, bucket: Bucket, expected: int) -> None:
+    def save_bucket(self, owner: Owner, month: str, bucket: Bucket, expected: int) -> None:
         """Write a recomputed bucket unless another computation wrote it since it was read."""
-        self._save(_med(mediateur_id), month, bucket, expected)
-
-    def save_structure_bucket(self, siret: str, month: str, bucket: Bucket, expected: int) -> None:
-        self._save(_str(siret), month, bucket, expected)
-
-    def _save(self, pk: str, month: str, bucket: Bucket, expected: int) -> None:
+        pk = owner_key(owner)
         main, parts = spill(bucket_to_map(bucket))
         item = BucketItem(
             pk,
@@ -255,25 +217,19 @@ class DynamoStatsStore:
         )
         condition = BucketItem.sk.does_not_exist() if expected == 0 else BucketItem.v == expected
         before = self._parts_before(pk, month, expected)
-        if not parts and not before:
-            try:
-                item.save(condition=condition)
-            except PutError as exc:
-                if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-                    raise StaleBucket(month) from None
-                raise
-            return
-        # The bucket and its parts change together, under the bucket's version.
         try:
-            with TransactWrite(connection=models.connection()) as tx:
+            if not parts and not before:
+                item.save(condition=condition)
+                return
+            # The bucket and its parts change together, under the bucket's version.
+            with TransactWrite(connection=self._db.connection) as tx:
                 tx.save(item, condition=condition)
                 for number, part in enumerate(parts, start=1):
                     tx.save(BucketItem(pk, f"M#{month}#{number}", b=part))
                 for number in range(len(parts) + 1, before + 1):
                     tx.delete(BucketItem(pk, f"M#{month}#{number}"))
-        except TransactWriteError as exc:
-            reasons = getattr(exc, "cancellation_reasons", None) or []
-            if any(getattr(r, "code", None) == "ConditionalCheckFailed" for r in reasons if r):
+        except (PutError, TransactWriteError) as exc:
+            if condition_failed(exc):
                 raise StaleBucket(month) from None
             raise
 
@@ -290,21 +246,15 @@ class DynamoStatsStore:
             return 0
         return int(item.np or 0)
 
-    def confirm_bucket(self, mediateur_id: str, month: str, expected: int) -> None:
+    def confirm_bucket(self, owner: Owner, month: str, expected: int) -> None:
         """A recomputation found the bucket right: still bump its version, unless another
         computation wrote it since it was read. Every recomputation ending in a write is what
-        makes the version check sound: a computation that read the activities before a later
-        write can then never save over one that read them after (README, statistics design)."""
-        self._confirm(_med(mediateur_id), month, expected)
-
-    def confirm_structure_bucket(self, siret: str, month: str, expected: int) -> None:
-        self._confirm(_str(siret), month, expected)
-
-    def _confirm(self, pk: str, month: str, expected: int) -> None:
+        makes the version check sound: a computation that read the inputs before a later write
+        can then never save over one that read them after (README, statistics design)."""
         if expected == 0:
-            self._save(pk, month, {}, 0)
+            self.save_bucket(owner, month, {}, 0)
             return
-        item = BucketItem(pk, "M#" + month)
+        item = BucketItem(owner_key(owner), "M#" + month)
         try:
             item.update(
                 actions=[
@@ -314,21 +264,15 @@ class DynamoStatsStore:
                 condition=BucketItem.v == expected,
             )
         except UpdateError as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 raise StaleBucket(month) from None
             raise
 
-    def months_with_buckets(self, mediateur_id: str) -> list[str]:
-        return self._months(_med(mediateur_id))
-
-    def structure_months(self, siret: str) -> list[str]:
-        return self._months(_str(siret))
-
-    def _months(self, pk: str) -> list[str]:
+    def months_with_buckets(self, owner: Owner) -> list[str]:
         return [
             item.sk.removeprefix("M#")
             for item in BucketItem.query(
-                pk, BucketItem.sk.startswith("M#"), attributes_to_get=["sk"]
+                owner_key(owner), BucketItem.sk.startswith("M#"), attributes_to_get=["sk"]
             )
             if "#" not in item.sk.removeprefix("M#")  # not a part
         ]
@@ -339,17 +283,17 @@ class DynamoStatsStore:
         return structure_of(mediateur_id)
 
     def former_structures(self, mediateur_id: str) -> set[str]:
-        item = _membership(_med(mediateur_id), "STRUCTURE")
+        item = _membership(med(mediateur_id), "STRUCTURE")
         return set(item.m or ()) if item else set()
 
     def members(self, siret: str) -> set[str]:
-        item = _membership(_str(siret), "MEMBRES")
+        item = _membership(STR + siret, "MEMBRES")
         return set(item.m or ()) if item else set()
 
     def set_structure(self, mediateur_id: str, before: str | None, after: str | None) -> None:
         """Move a mediator's statistics from one structure to another, in one transaction."""
-        with TransactWrite(connection=models.connection()) as tx:
-            mine = MembershipItem(_med(mediateur_id), "STRUCTURE")
+        with TransactWrite(connection=self._db.connection) as tx:
+            mine = MembershipItem(med(mediateur_id), "STRUCTURE")
             tx.update(
                 mine,
                 actions=[
@@ -359,51 +303,53 @@ class DynamoStatsStore:
             )
             if before:
                 tx.update(
-                    MembershipItem(_str(before), "MEMBRES"),
+                    MembershipItem(STR + before, "MEMBRES"),
                     actions=[MembershipItem.m.delete({mediateur_id})],
                 )
             if after:
                 tx.update(
-                    MembershipItem(_str(after), "MEMBRES"),
+                    MembershipItem(STR + after, "MEMBRES"),
                     actions=[MembershipItem.m.add({mediateur_id})],
                 )
 
     # --- newcomers ----------------------------------------------------------------------------
 
-    def newcomers(self, mediateur_id: str, months: Iterable[str]) -> dict[str, date]:
-        """Followed people whose first accompaniment ever falls in these months."""
-        return _newcomers(_med(mediateur_id), months)
+    def newcomers(self, owner: Owner, months: Iterable[str]) -> dict[str, date]:
+        """Followed people whose first accompaniment ever falls in these months (a structure's
+        are its mediators', filed together by `stats.nouveaux`)."""
+        keys = [(owner_key(owner), "P#" + m) for m in dict.fromkeys(months)]
+        found: dict[str, date] = {}
+        for item in NewcomersItem.batch_get(keys):
+            for beneficiaire_id, day in as_dict(item.ids).items():
+                found[str(beneficiaire_id)] = date.fromisoformat(str(day))
+        return found
 
-    def structure_newcomers(self, siret: str, months: Iterable[str]) -> dict[str, date]:
-        """The same for a structure: its mediators' newcomers, filed together by the
-        beneficiaries' counters refresh (`DynamoBeneficiaryStore.refresh_counters`)."""
-        return _newcomers(_str(siret), months)
-
-    def newcomer_months(self, pk_owner: str) -> dict[str, dict[str, str]]:
-        """{month: {person: date}} of every newcomers item of an owner (MED#… or STR#…)."""
+    def newcomer_months(self, owner: Owner) -> dict[str, dict[str, str]]:
+        """{month: {person: date}} of every newcomers item of an owner."""
         return {
-            item.sk.removeprefix("P#"): {str(k): str(v) for k, v in _as_dict(item.ids).items()}
+            item.sk.removeprefix("P#"): {str(k): str(v) for k, v in as_dict(item.ids).items()}
             for item in NewcomersItem.query(
-                pk_owner, NewcomersItem.sk.startswith("P#"), consistent_read=True
+                owner_key(owner), NewcomersItem.sk.startswith("P#"), consistent_read=True
             )
         }
 
     def move_newcomers(self, mediateur_id: str, before: str | None, after: str | None) -> None:
         """File a mediator's newcomers under their new structure and out of the former one."""
-        for month, people in sorted(self.newcomer_months(_med(mediateur_id)).items()):
+        mine = self.newcomer_months(Owner.mediateur(mediateur_id))
+        for month, people in sorted(mine.items()):
             ids = sorted(people)
             for start in range(0, len(ids), NEWCOMERS_PER_UPDATE):
                 part = ids[start : start + NEWCOMERS_PER_UPDATE]
                 if before:
-                    NewcomersItem(_str(before), "P#" + month).update(
+                    NewcomersItem(STR + before, "P#" + month).update(
                         actions=[NewcomersItem.ids[i].remove() for i in part]
                     )
                 if after:
-                    set_newcomers(_str(after), month, {i: people[i] for i in part})
+                    set_newcomers(STR + after, month, {i: people[i] for i in part})
 
-    def set_structure_newcomers(self, siret: str, month: str, people: dict[str, str]) -> None:
-        """Repair: the structure's newcomers of a month are exactly these."""
-        NewcomersItem(_str(siret), "P#" + month, ids=people or None).save()
+    def set_newcomers(self, owner: Owner, month: str, people: dict[str, str]) -> None:
+        """Repair: the owner's newcomers of a month are exactly these."""
+        NewcomersItem(owner_key(owner), "P#" + month, ids=people or None).save()
 
     # --- who changed, for the daily verification ------------------------------------------------
 
@@ -426,14 +372,3 @@ class DynamoStatsStore:
 
     def touched(self, day: date) -> list[str]:
         return [item.sk for item in TouchedItem.query("TOUCHED#" + day.isoformat())]
-
-
-class MonthReader:
-    """The activities of a month, read with strong consistency (a recomputation must see the
-    write whose stream record triggered it)."""
-
-    def __init__(self, activities: Any) -> None:
-        self._activities = activities
-
-    def activities(self, mediateur_id: str, du: date, au: date) -> list[Activite]:
-        return list(self._activities.between(mediateur_id, Filtres(du=du, au=au), consistent=True))

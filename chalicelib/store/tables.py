@@ -106,7 +106,7 @@ TABLES: tuple[TableDef, ...] = (
         ttl=True,
         description="Beneficiaries and their search index",
     ),
-    TableDef("stats", ttl=True, description="Statistics aggregates and projector ledger"),
+    TableDef("stats", ttl=True, description="Statistics buckets, newcomers, structure memberships"),
 )
 
 

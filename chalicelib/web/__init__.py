@@ -6,19 +6,11 @@ from chalice import Chalice
 
 
 def register(app: Chalice) -> None:
-    from chalicelib.web import (
-        activites,
-        api,
-        api_activites,
-        api_beneficiaires,
-        auth_routes,
-        beneficiaires,
-        exports,
-        ops,
-        pages,
-        statistiques,
-        structure,
-    )
+    from chalicelib.web import api, auth_routes, exports, ops, pages, statistiques, structure
+    from chalicelib.web.activites import api as api_activites
+    from chalicelib.web.activites import pages as activites
+    from chalicelib.web.beneficiaires import api as api_beneficiaires
+    from chalicelib.web.beneficiaires import pages as beneficiaires
     from chalicelib.web.middleware import http_middleware
     from chalicelib.web.static import static_blueprint
 

@@ -78,7 +78,7 @@ def _start_sign_in(retour: str, login_hint: str | None, reprise: str | None) -> 
         observability.logger().warning("provider unavailable", reason=str(exc))
         return render_page("auth/indisponible.html", status=503)
     secret = c.sessions.start_login(
-        auth.state, auth.nonce, auth.code_verifier, retour, c.now_ts(), reprise
+        auth.state, auth.nonce, auth.code_verifier, retour, c.calendar.timestamp(), reprise
     )
     cookie = set_cookie(
         c.settings.login_cookie_name,
@@ -101,7 +101,7 @@ def connexion_retour() -> Response:
         observability.count("SignInCancelled")
         return render_page("auth/echec.html", status=400, raison="annulee")
     attempt = c.sessions.finish_login(
-        state.cookies.get(settings.login_cookie_name), state.query("state"), c.now_ts()
+        state.cookies.get(settings.login_cookie_name), state.query("state"), c.calendar.timestamp()
     )
     if attempt is None:
         observability.count("SignInRejected")
@@ -118,7 +118,9 @@ def connexion_retour() -> Response:
     mediateur = c.accounts.sign_in(signed_in.identity)
     if state.session is not None:
         c.sessions.close(state.session)  # rotation: the pre-sign-in session id dies here
-    secret, _ = c.sessions.open(mediateur.id, signed_in.id_token, c.now_ts(), attempt.reprise)
+    secret, _ = c.sessions.open(
+        mediateur.id, signed_in.id_token, c.calendar.timestamp(), attempt.reprise
+    )
     session_cookie = set_cookie(
         settings.session_cookie_name, secret, secure=settings.secure_cookies
     )

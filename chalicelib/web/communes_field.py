@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from chalicelib.referentiel.communes import words
+from chalicelib.domain.communes import words
 from chalicelib.web.http import FormData
 
 if TYPE_CHECKING:
-    from chalicelib.referentiel.communes import Commune, CommuneIndex
+    from chalicelib.domain.communes import Commune, CommuneReference
 
 
 @dataclass
@@ -20,12 +20,12 @@ class CommuneChoice:
     error: str | None = None
 
 
-def for_insee(index: CommuneIndex, insee: str) -> CommuneChoice:
+def for_insee(index: CommuneReference, insee: str) -> CommuneChoice:
     commune = index.get(insee) if insee else None
     return CommuneChoice(insee, commune.libelle) if commune else CommuneChoice()
 
 
-def resolve(form: FormData, name: str, index: CommuneIndex, required: bool) -> CommuneChoice:
+def resolve(form: FormData, name: str, index: CommuneReference, required: bool) -> CommuneChoice:
     picked = form.get(name).strip()
     text = form.get(name + "_q").strip()[:80]
     chosen = index.get(picked) if picked else None

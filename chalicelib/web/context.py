@@ -10,6 +10,7 @@ from chalice.app import Request
 
 from chalicelib import bootstrap
 from chalicelib.auth.sessions import Session
+from chalicelib.domain.mediateurs import Profile
 from chalicelib.services.accounts import Account
 from chalicelib.web.http import FormData, cookies, parse_form, parse_json
 
@@ -38,7 +39,7 @@ class RequestState:
         if self._session is _UNSET:
             c = self.container
             secret = self.cookies.get(c.settings.session_cookie_name)
-            self._session = c.sessions.resolve(secret, c.now_ts())
+            self._session = c.sessions.resolve(secret, c.calendar.timestamp())
             if self._session is not None:
                 self.mediateur_id = self._session.mediateur_id
         return self._session
@@ -83,3 +84,19 @@ def end(token: contextvars.Token[RequestState]) -> None:
 
 def current() -> RequestState:
     return _current.get()
+
+
+def account() -> Account:
+    """The signed-in mediator's account (routes declared with `auth=True` only)."""
+    found = current().account
+    assert found is not None  # guaranteed by @page / @api (auth=True)
+    return found
+
+
+def profile() -> Profile:
+    """The signed-in mediator and their lieux (routes declared with `auth=True` only)."""
+    return account().profile
+
+
+def mediateur_id() -> str:
+    return account().profile.mediateur.id

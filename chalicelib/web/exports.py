@@ -19,15 +19,22 @@ from urllib.parse import urlencode
 from chalice import Blueprint, Response
 
 from chalicelib.domain.activites import Filtres
+from chalicelib.domain.dates import PARIS
 from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.domain.exports import FORMATS, KINDS, SCOPES, STATUTS, Export, ExportRequest
 from chalicelib.domain.mediateurs import Profile
 from chalicelib.exports import columns as cols
-from chalicelib.exports.model import FORMATS, KINDS, PARIS, SCOPES, STATUTS, Export, ExportRequest
-from chalicelib.services.exports import MAX_QUERY, ExportExpire, ExportPasPret, is_gestionnaire
-from chalicelib.web.context import current
-from chalicelib.web.errors import json_error
-from chalicelib.web.http import json_response, redirect
+from chalicelib.services.exports import ExportExpire, ExportPasPret, is_gestionnaire
+from chalicelib.web.context import current, profile
+from chalicelib.web.http import model_response, redirect
 from chalicelib.web.pages_common import FLASH, render_page
+from chalicelib.web.params import (
+    FILTRE_LABELS,
+    activity_filters,
+    filters_query_string,
+    json_body,
+    search_text,
+)
 from chalicelib.web.routing import api, page
 
 bp = Blueprint(__name__)
@@ -47,12 +54,6 @@ BADGES = {
     "echec": "fr-badge--error",
     "expire": "",
 }
-
-
-def _profile() -> Profile:
-    account = current().account
-    assert account is not None  # guaranteed by @page / @api
-    return account.profile
 
 
 # --- view models ----------------------------------------------------------------------------------
@@ -105,7 +106,7 @@ def _titre(export: Export) -> str:
     return f"{what} — {FORMATS.label(export.format)}"
 
 
-def _criteres(kind: str, filtres: Filtres, q: str, profile: Profile, names: dict[str, str]) -> str:
+def _resume(kind: str, filtres: Filtres, q: str, profile: Profile, names: dict[str, str]) -> str:
     """The filters (or the search) in one French line, with the lieu's and person's names."""
     if kind == "beneficiaires":
         return cols.resume_recherche(q)
@@ -134,7 +135,7 @@ def vue(export: Export, now: datetime, profile: Profile, names: dict[str, str]) 
         libelle=STATUTS.label(statut),
         badge=BADGES[statut],
         demande=quand_fr(export.cree_le),
-        criteres=_criteres(export.kind, export.filtres, export.q, profile, names),
+        criteres=_resume(export.kind, export.filtres, export.q, profile, names),
         lignes=_lignes(export, statut),
         taille=taille_fr(export.taille) if statut == "pret" else "",
         raison=export.raison_affichee(now) if statut == "echec" else None,
@@ -148,12 +149,12 @@ def _names_of(ids: set[str]) -> dict[str, str]:
     """Names of the mediator's own people used as filters (one batch read)."""
     if not ids:
         return {}
-    found = current().container.beneficiaries.names(_profile().mediateur.id, ids)
+    found = current().container.beneficiaries.names(profile().mediateur.id, ids)
     return {i: b.nom_complet for i, b in found.items()}
 
 
 def _filter_people(exports: list[Export]) -> set[str]:
-    me = _profile().mediateur.id
+    me = profile().mediateur.id
     return {
         e.filtres.beneficiaire
         for e in exports
@@ -166,45 +167,78 @@ def _filter_people(exports: list[Export]) -> set[str]:
 
 def _liste() -> Response:
     service = current().container.exports
-    profile = _profile()
-    exports = service.list(profile.mediateur)
+    me = profile()
+    exports = service.list(me.mediateur)
     now = service.now()
     names = _names_of(_filter_people(exports))
-    vues = [vue(e, now, profile, names) for e in exports]
+    vues = [vue(e, now, me, names) for e in exports]
     return render_page(
         "exports/liste.html",
         exports=vues,
         rafraichir=REFRESH_SECONDS if any(v.en_preparation for v in vues) else None,
-        gestionnaire=is_gestionnaire(profile.mediateur),
+        gestionnaire=is_gestionnaire(me.mediateur),
     )
 
 
-def _demande(
-    kind: str, errors: dict[str, str] | None = None, valeurs: dict[str, str] | None = None
-) -> Response:
-    from chalicelib.web.activites import _query_string, filtres_from_query
+FILTRE_INVALIDE = (
+    "Ce filtre n'est pas valide : {filtres}. Revenez à la liste pour le corriger, rien n'a été"
+    " exporté."
+)
 
+
+@dataclass(frozen=True)
+class Criteres:
+    """What the confirmation page exports: the list's filters or the search, as asked in the
+    URL, and the French error of each filter that is not valid (nothing is exported then)."""
+
+    kind: str
+    filtres: Filtres
+    q: str
+    errors: dict[str, str]
+
+    @property
+    def query_string(self) -> str:
+        if self.kind == "activites":
+            return filters_query_string(self.filtres)
+        return urlencode({"q": self.q} if self.q else {})
+
+
+def _criteres(kind: str) -> Criteres:
+    if kind != "activites":
+        q, _ = search_text(current().query("q"))  # what the list searched with
+        return Criteres(kind, Filtres(), q, {})
+    filtres, invalid = activity_filters({lieu.id for lieu in profile().lieux}, for_page=True)
+    errors = {}
+    if invalid:
+        noms = ", ".join(FILTRE_LABELS.get(name, name) for name in invalid)
+        errors["kind"] = FILTRE_INVALIDE.format(filtres=noms)
+    return Criteres(kind, filtres, "", errors)
+
+
+def _demande(
+    criteres: Criteres, errors: dict[str, str] | None = None, valeurs: dict[str, str] | None = None
+) -> Response:
     state = current()
-    profile = _profile()
-    filtres, _ = filtres_from_query()
-    q = " ".join(state.query("q").split())[:MAX_QUERY]
+    me = profile()
+    kind, filtres = criteres.kind, criteres.filtres
+    errors = {**criteres.errors, **(errors or {})}
     valeurs = valeurs or {"format": "xlsx", "scope": state.query("portee") or "mediateur"}
     names = _names_of({filtres.beneficiaire}) if filtres.beneficiaire else {}
-    qs = _query_string(filtres) if kind == "activites" else urlencode({"q": q} if q else {})
+    qs = criteres.query_string
     return render_page(
         "exports/demande.html",
         status=400 if errors else 200,
         kind=kind,
         kind_label=KINDS.label(kind),
-        criteres=_criteres(kind, filtres, q, profile, names),
+        criteres=_resume(kind, filtres, criteres.q, me, names),
         action="/exports?" + urlencode({"kind": kind}) + (f"&{qs}" if qs else ""),
         retour=(f"/{kind}?{qs}" if qs else f"/{kind}"),
         formats=FORMATS.choices(),
         scopes=SCOPES.choices(),
-        gestionnaire=is_gestionnaire(profile.mediateur) and kind == "activites",
+        gestionnaire=is_gestionnaire(me.mediateur) and kind == "activites",
         filtres_personnels=bool(filtres.lieu or filtres.beneficiaire),
         valeurs=valeurs,
-        errors=errors or {},
+        errors=errors,
         labels=LABELS,
     )
 
@@ -219,32 +253,29 @@ def _kind_or_404(kind: str) -> str:
 def exports_page() -> Response:
     kind = current().query("kind")
     if kind:
-        return _demande(_kind_or_404(kind))
+        return _demande(_criteres(_kind_or_404(kind)))
     return _liste()
 
 
 @page(bp, "/exports", methods=("POST",))
 def exports_post() -> Response:
-    from chalicelib.web.activites import filtres_from_query
-
     state = current()
-    kind = _kind_or_404(state.query("kind"))
-    profile = _profile()
-    filtres, _ = filtres_from_query()
+    criteres = _criteres(_kind_or_404(state.query("kind")))
     valeurs = {"format": state.form.get("format"), "scope": state.form.get("scope") or "mediateur"}
+    if criteres.errors:
+        return _demande(criteres, valeurs=valeurs)
+    me = profile()
     request = ExportRequest(
-        kind=kind,
+        kind=criteres.kind,
         format=valeurs["format"],
         scope=valeurs["scope"],
-        filtres=filtres,
-        q=" ".join(state.query("q").split())[:MAX_QUERY],
+        filtres=criteres.filtres,
+        q=criteres.q,
     )
     try:
-        state.container.exports.request(
-            profile.mediateur, {lieu.id for lieu in profile.lieux}, request
-        )
+        state.container.exports.request(me.mediateur, {lieu.id for lieu in me.lieux}, request)
     except ValidationFailed as exc:
-        return _demande(kind, errors=dict(exc.errors), valeurs=valeurs)
+        return _demande(criteres, errors=dict(exc.errors), valeurs=valeurs)
     return redirect("/exports?message=export_demande")
 
 
@@ -252,7 +283,7 @@ def exports_post() -> Response:
 def exports_telecharger(export_id: str) -> Response:
     state = current()
     try:
-        telechargement = state.container.exports.download(_profile().mediateur, export_id)
+        telechargement = state.container.exports.download(profile().mediateur, export_id)
     except ExportExpire:
         return render_page("exports/expire.html", status=410)
     except ExportPasPret:
@@ -268,43 +299,36 @@ def exports_telecharger(export_id: str) -> Response:
 # --- JSON API -------------------------------------------------------------------------------------
 
 
-def _json(export: Export) -> dict[str, Any]:
-    from chalicelib.schemas.exports import export_json
+def _out(export: Export) -> Any:
+    from chalicelib.schemas.exports import ExportOut
 
     service = current().container.exports
-    return export_json(export, service.now(), service.link(export))
+    return ExportOut.of(export, service.now(), service.link(export))
 
 
 @api(bp, "/api/exports")
 def api_exports_list() -> Response:
-    exports = current().container.exports.list(_profile().mediateur)
-    return json_response({"items": [_json(e) for e in exports]})
+    from chalicelib.schemas.exports import ExportsPage
+
+    exports = current().container.exports.list(profile().mediateur)
+    return model_response(ExportsPage(items=[_out(e) for e in exports]))
 
 
 @api(bp, "/api/exports", methods=("POST",))
 def api_exports_create() -> Response:
-    from pydantic import ValidationError
-
-    from chalicelib.schemas.errors import french_errors
     from chalicelib.schemas.exports import ExportIn
 
-    state = current()
-    if not isinstance(state.json, dict):
-        return json_error(422, {"corps": "Le corps de la requête doit être un objet JSON."})
-    try:
-        body = ExportIn.model_validate_json(state.request.raw_body or b"{}")
-    except ValidationError as exc:
-        return json_error(422, french_errors(exc))
-    profile = _profile()
-    export = state.container.exports.request(
-        profile.mediateur, {lieu.id for lieu in profile.lieux}, body.to_domain()
+    body = json_body(ExportIn)
+    me = profile()
+    export = current().container.exports.request(
+        me.mediateur, {lieu.id for lieu in me.lieux}, body.to_domain()
     )
-    return json_response(
-        _json(export), status=202, headers={"Location": f"/api/exports/{export.id}"}
+    return model_response(
+        _out(export), status=202, headers={"Location": f"/api/exports/{export.id}"}
     )
 
 
 @api(bp, "/api/exports/{export_id}")
 def api_exports_read(export_id: str) -> Response:
-    export = current().container.exports.get(_profile().mediateur, export_id)
-    return json_response(_json(export))
+    export = current().container.exports.get(profile().mediateur, export_id)
+    return model_response(_out(export))

@@ -98,6 +98,13 @@ def json_response(data: Any, status: int = 200, headers: dict[str, Any] | None =
     )
 
 
+def model_response(
+    model: Any, status: int = 200, headers: dict[str, Any] | None = None
+) -> Response:
+    """A pydantic response model (the one OpenAPI documents) as the JSON body."""
+    return json_response(model.model_dump(mode="json"), status=status, headers=headers)
+
+
 def redirect(location: str, status: int = 303, headers: dict[str, Any] | None = None) -> Response:
     return Response(body="", status_code=status, headers={"Location": location, **(headers or {})})
 

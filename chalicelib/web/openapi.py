@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -12,100 +11,13 @@ from pydantic.json_schema import models_json_schema
 from chalicelib.schemas.activites import ActiviteIn, ActiviteOut, ActivitesPage
 from chalicelib.schemas.beneficiaires import BeneficiaireIn, BeneficiaireOut, BeneficiairesPage
 from chalicelib.schemas.exports import ExportIn, ExportOut, ExportsPage
-from chalicelib.schemas.lieux import LieuIn
+from chalicelib.schemas.lieux import CommuneOut, LieuIn, LieuOut, LieuxPage, Moi
+from chalicelib.schemas.statistiques import Statistiques
 
 
 class Erreurs(BaseModel):
     message: str
     errors: dict[str, str] | None = Field(default=None, description="Champ → message en français")
-
-
-class Commune(BaseModel):
-    insee: str
-    nom: str
-    codes_postaux: list[str]
-
-
-class LieuOut(BaseModel):
-    id: str
-    nom: str
-    adresse: str
-    commune_insee: str
-    archive: bool
-    version: int
-    cree_le: str | None
-    modifie_le: str | None
-
-
-class Moi(BaseModel):
-    id: str
-    prenom: str
-    nom: str
-    email: str
-    roles: list[str]
-    structure: dict[str, str] | None
-    lieux: list[LieuOut]
-    csrf_token: str = Field(description="À renvoyer dans l'en-tête X-CSRF-Token des écritures")
-
-
-class PeriodeStats(BaseModel):
-    du: date
-    au: date
-
-
-class AccompagnementsStats(BaseModel):
-    total: int = Field(
-        description="Un individuel ou une démarche compte 1, un atelier ses participants"
-    )
-    individuel: int
-    demarche: int
-    collectif: int
-
-
-class BeneficiairesStats(BaseModel):
-    total: int = Field(description="Personnes distinctes : suivis + anonymes")
-    suivis: int
-    anonymes: int
-    nouveaux: int
-
-
-class Mois(BaseModel):
-    mois: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$", description="AAAA-MM")
-    accompagnements: int
-
-
-class Repartition(BaseModel):
-    cle: str = Field(description="Le slug de la valeur (ou l'identifiant du lieu, le code INSEE…)")
-    libelle: str
-    nombre: int
-    pourcentage: float = Field(
-        description="Une décimale. Choix unique : la somme fait 100 (plus forts restes) ;"
-        " choix multiples (thématiques, matériel) : part des accompagnements concernés"
-    )
-
-
-class Statistiques(BaseModel):
-    """Every figure of SPEC §5 for a period and filters."""
-
-    periode: PeriodeStats
-    accompagnements: AccompagnementsStats
-    ateliers: int
-    beneficiaires: BeneficiairesStats
-    par_mois: list[Mois] = Field(description="Les 12 derniers mois de la période au plus")
-    thematiques: list[Repartition]
-    thematiques_demarche: list[Repartition]
-    materiel: list[Repartition]
-    canaux: list[Repartition]
-    durees: list[Repartition] = Field(description="Clés : moins_30, 30_60, 60_120, 120_plus")
-    lieux: list[Repartition]
-    communes: list[Repartition]
-    autonomie: list[Repartition]
-    redirections: list[Repartition]
-    partenaires: list[Repartition]
-    genres: list[Repartition]
-    tranches_age: list[Repartition]
-    statuts: list[Repartition]
-    communes_residence: list[Repartition]
 
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -121,7 +33,8 @@ MODELS: tuple[type[BaseModel], ...] = (
     LieuIn,
     LieuOut,
     Moi,
-    Commune,
+    CommuneOut,
+    LieuxPage,
     Statistiques,
     Erreurs,
 )
@@ -163,9 +76,9 @@ def _query(*names: str) -> list[dict[str, Any]]:
 ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
 
 
-def _statistiques_parameters() -> list[dict[str, Any]]:
+def _statistiques_parameters(with_lieu: bool = True) -> list[dict[str, Any]]:
     from chalicelib.domain import vocab
-    from chalicelib.web.statistiques import PERIODES
+    from chalicelib.domain.dates import PERIODES
 
     def param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
         return {
@@ -180,7 +93,7 @@ def _statistiques_parameters() -> list[dict[str, Any]]:
     return [
         param(
             "periode",
-            {"type": "string", "enum": [slug for slug, _ in PERIODES]},
+            {"type": "string", "enum": list(PERIODES)},
             "Période prédéfinie (par défaut : cette_annee, du 1er janvier à aujourd'hui) ;"
             " `du` / `au` l'emportent sur elle",
         ),
@@ -188,7 +101,11 @@ def _statistiques_parameters() -> list[dict[str, Any]]:
         param("au", day, "Dernier jour (AAAA-MM-JJ, pas avant `du`)"),
         param("type", {"type": "string", "enum": list(vocab.TYPES_ACTIVITE)}, "Type d'activité"),
         param("canal", {"type": "string", "enum": list(vocab.CANAUX)}, "Canal"),
-        param("lieu", {"type": "string"}, "Identifiant d'un de mes lieux d'activité"),
+        *(
+            [param("lieu", {"type": "string"}, "Identifiant d'un de mes lieux d'activité")]
+            if with_lieu
+            else []
+        ),
     ]
 
 
@@ -206,13 +123,13 @@ def _paths() -> dict[str, Any]:
                 "summary": "Recherche de communes (nom ou code postal, sans accents)",
                 "parameters": _query("q"),
                 "security": [],
-                "responses": _ok("200", {"type": "array", "items": _ref(Commune)}, "Communes"),
+                "responses": _ok("200", {"type": "array", "items": _ref(CommuneOut)}, "Communes"),
             }
         },
         "/api/lieux": {
             "get": {
                 "summary": "Mes lieux d'activité",
-                "responses": _ok("200", {"type": "object"}, "Lieux"),
+                "responses": _ok("200", LieuxPage, "Lieux"),
             },
             "post": {
                 "summary": "Ajouter un lieu",
@@ -270,6 +187,16 @@ def _paths() -> dict[str, Any]:
                 "description": "Paramètre inconnu (type, canal, lieu), date invalide ou `du`"
                 " après `au` : 422 avec un message par paramètre.",
                 "parameters": _statistiques_parameters(),
+                "responses": _ok("200", Statistiques, "Les chiffres"),
+            }
+        },
+        "/api/structure/statistiques": {
+            "get": {
+                "summary": "Les statistiques de ma structure (gestionnaires) : la somme de"
+                " celles de ses médiateurs, sans aucun bénéficiaire",
+                "description": "Mêmes paramètres que /api/statistiques, sans `lieu` (les lieux"
+                " sont ceux de chaque médiateur). 403 pour qui n'est pas gestionnaire.",
+                "parameters": _statistiques_parameters(with_lieu=False),
                 "responses": _ok("200", Statistiques, "Les chiffres"),
             }
         },

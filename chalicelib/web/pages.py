@@ -10,9 +10,8 @@ from chalicelib.domain import outils
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.ids import looks_like_id
 from chalicelib.domain.mediateurs import LieuInput
-from chalicelib.services.accounts import Account
 from chalicelib.web import communes_field
-from chalicelib.web.context import current
+from chalicelib.web.context import account, current
 from chalicelib.web.http import redirect
 from chalicelib.web.pages_common import render_page
 from chalicelib.web.routing import page
@@ -31,23 +30,17 @@ UPCOMING = {
 }
 
 
-def _account() -> Account:
-    account = current().account
-    assert account is not None  # guaranteed by @page(auth=True)
-    return account
-
-
 # --- public and shell pages -------------------------------------------------------------------
 
 
 @page(bp, "/", auth=False)
 def accueil() -> Response:
-    account = current().account
-    if account is None:
+    signed_in = current().account
+    if signed_in is None:
         return render_page("pages/bienvenue_public.html")
-    latest = current().container.activities.latest(account.profile.mediateur.id, 3)
-    lieux = {lieu.id: lieu for lieu in account.profile.lieux}
-    from chalicelib.web.activites import people_of
+    latest = current().container.activities.latest(signed_in.profile.mediateur.id, 3)
+    lieux = {lieu.id: lieu for lieu in signed_in.profile.lieux}
+    from chalicelib.web.activites.pages import people_of
     from chalicelib.web.statistiques import resume_30_jours
 
     return render_page(
@@ -55,7 +48,7 @@ def accueil() -> Response:
         dernieres_activites=latest,
         lieux=lieux,
         personnes=people_of(latest),
-        resume=resume_30_jours(account.profile),
+        resume=resume_30_jours(signed_in.profile),
     )
 
 
@@ -102,7 +95,7 @@ _register_upcoming()
 
 @page(bp, "/outils")
 def mes_outils() -> Response:
-    prefs = _account().outils
+    prefs = account().outils
     cards = [
         (
             outil,
@@ -118,17 +111,17 @@ def mes_outils() -> Response:
 @page(bp, "/outils", methods=("POST",))
 def mes_outils_post() -> Response:
     state = current()
-    account = _account()
+    mine = account()
     service = state.container.accounts
     slug = state.form.get("outil")
     action = state.form.get("action")
-    mediateur_id = account.profile.mediateur.id
+    mediateur_id = mine.profile.mediateur.id
     for attempt in (1, 2):
         try:
             if action in ("monter", "descendre"):
-                service.move_outil(mediateur_id, account.outils, slug, action)
+                service.move_outil(mediateur_id, mine.outils, slug, action)
             elif action == "epingler":
-                service.pin_outil(mediateur_id, account.outils, slug)
+                service.pin_outil(mediateur_id, mine.outils, slug)
             else:
                 raise NotFound(action)
             break
@@ -137,7 +130,7 @@ def mes_outils_post() -> Response:
             fresh = service.account(mediateur_id)
             if attempt == 2 or fresh is None:
                 raise
-            account = fresh
+            mine = fresh
     return redirect(f"/outils?message=outils_enregistres#outil-{slug}")
 
 
@@ -147,7 +140,7 @@ def mes_outils_post() -> Response:
 def _lieu_input() -> tuple[LieuInput, communes_field.CommuneChoice]:
     state = current()
     choice = communes_field.resolve(
-        state.form, "commune_insee", state.container.communes(), required=True
+        state.form, "commune_insee", state.container.communes, required=True
     )
     data = LieuInput(
         nom=state.form.get("nom")[:500],
@@ -200,7 +193,7 @@ def _create_lieu(template: str, success: str, **extra: Any) -> Response:
     failure: ValidationFailed | None = None
     if not choice.error:
         try:
-            state.container.accounts.add_lieu(_account().profile.mediateur.id, data)
+            state.container.accounts.add_lieu(account().profile.mediateur.id, data)
             return redirect(success)
         except ValidationFailed as exc:
             failure = exc
@@ -230,7 +223,7 @@ def _validation_of(data: LieuInput) -> ValidationFailed | None:
 def lieu_modifier(lieu_id: str) -> Response:
     state = current()
     lieu = _own_lieu(lieu_id)
-    commune = communes_field.for_insee(state.container.communes(), lieu.commune_insee)
+    commune = communes_field.for_insee(state.container.communes, lieu.commune_insee)
     valeurs = {"nom": lieu.nom, "adresse": lieu.adresse, "version": str(lieu.version)}
     return render_page("lieux/formulaire.html", lieu=lieu, valeurs=valeurs, commune=commune)
 
@@ -281,7 +274,7 @@ def _own_lieu(lieu_id: str):  # type: ignore[no-untyped-def]
     if not looks_like_id(lieu_id):
         raise NotFound(lieu_id)
     state = current()
-    return state.container.accounts.lieu(_account().profile.mediateur.id, lieu_id)
+    return state.container.accounts.lieu(account().profile.mediateur.id, lieu_id)
 
 
 def _int(value: str) -> int:

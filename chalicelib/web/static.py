@@ -240,11 +240,6 @@ def assets() -> StaticAssets:
     return StaticAssets()
 
 
-def asset_url(path: str) -> str:
-    """Jinja global: ``{{ asset_url('dsfr/dsfr.min.css') }}`` → ``/static/<version>/dsfr/...``."""
-    return assets().url(path)
-
-
 # Chalice has no greedy path parameter: one route per depth, deep enough for
 # ``dsfr/icons/<category>/<name>.svg`` and ``dsfr/utility/icons/icons.min.css``.
 static_blueprint = Blueprint(__name__)

@@ -9,8 +9,8 @@ one server-drawn chart per figure, each followed by its data table.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -18,31 +18,20 @@ from markupsafe import Markup
 
 from chalicelib import observability
 from chalicelib.domain import vocab
+from chalicelib.domain.dates import CUSTOM, DEFAULT_PRESET, PERIODES, Periode
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.mediateurs import Profile
 from chalicelib.stats.aggregation import largest_remainder, share
 from chalicelib.web import svg
-from chalicelib.web.context import current
-from chalicelib.web.errors import json_error
-from chalicelib.web.http import json_response
+from chalicelib.web.context import current, profile
+from chalicelib.web.http import model_response
 from chalicelib.web.pages_common import render_page
+from chalicelib.web.params import StatsRequest, stats_request
 from chalicelib.web.render import date_fr
 from chalicelib.web.routing import api, page
 
 bp = Blueprint(__name__)
 
-DEFAULT_PRESET = "cette_annee"
-CUSTOM = "personnalisee"
-# Order of the radios: the default first, the custom range last (its dates follow it).
-PERIODES = (
-    ("cette_annee", "Cette année"),
-    ("ce_mois", "Ce mois-ci"),
-    ("mois_dernier", "Mois dernier"),
-    ("12_mois", "12 derniers mois"),
-    ("annee_derniere", "Année dernière"),
-    (CUSTOM, "Personnalisée"),
-)
-PRESETS = frozenset(slug for slug, _ in PERIODES if slug != CUSTOM)
 LABELS = {
     "periode": "Période",
     "du": "Du",
@@ -51,16 +40,7 @@ LABELS = {
     "canal": "Canal",
     "lieu": "Lieu d'activité",
 }
-CHOOSE = "Choisissez une valeur dans la liste."
-BAD_DATE_PAGE = "Saisissez une date valide, par exemple 31/01/2025."
-BAD_DATE_API = "Saisissez une date valide (AAAA-MM-JJ)."
 MAX_BARS = 10  # a chart keeps the most frequent values; its table gives them all
-
-
-def _profile() -> Profile:
-    account = current().account
-    assert account is not None  # guaranteed by @page / @api (auth=True)
-    return account.profile
 
 
 def _service() -> Any:
@@ -68,105 +48,48 @@ def _service() -> Any:
     return current().container.statistics
 
 
-# --- reading the query ----------------------------------------------------------------------------
-
-
-@dataclass
-class Demande:
-    """The period and filters asked for, as the service takes them, and what was typed."""
-
-    periode: str = ""  # the radio sent ("" when none)
-    preset: str | None = None
-    du: date | None = None
-    au: date | None = None
-    type: str | None = None
-    canal: str | None = None
-    lieu: str | None = None
-    saisie: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    dates_saisies: bool = False  # typed dates are used (valid or not): a custom range
-
-    @property
-    def personnalisee(self) -> bool:
-        return self.dates_saisies or self.periode == CUSTOM
-
-
-def _parse_date(raw: str, french_too: bool) -> date | None:
-    """ISO dates (what `type=date` sends); the page also takes "31/01/2025", typed where the
-    browser shows a plain text field."""
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        pass
-    if french_too:
-        try:
-            return datetime.strptime(raw, "%d/%m/%Y").date()
-        except ValueError:
-            return None
-    return None
-
-
-def _read(for_page: bool) -> Demande:
-    """The query string, checked: unknown slugs and bad dates are errors, never ignored.
-
-    On the page, the date fields always show the dates of the period displayed, and carry them
-    again in hidden `du_affiche` / `au_affiche` fields: dates sent unchanged with a preset mean
-    "this preset" (the user picked another radio), dates changed mean a custom range. The API
-    has no such fields: `du`/`au` always win over `periode`, like in the service."""
-    q = current().query
-    saisie = {name: q(name).strip()[:40] for name in (*LABELS, "du_affiche", "au_affiche")}
-    demande = Demande(saisie=saisie)
-    errors = demande.errors
-    periode = saisie["periode"]
-    if periode and periode not in PRESETS and periode != CUSTOM:
-        errors["periode"] = "Choisissez une période dans la liste."
-    else:
-        demande.periode = periode
-        demande.preset = periode if periode in PRESETS else None
-    unchanged = saisie["du"] == saisie["du_affiche"] and saisie["au"] == saisie["au_affiche"]
-    if not (for_page and demande.preset and unchanged):
-        message = BAD_DATE_PAGE if for_page else BAD_DATE_API
-        for name in ("du", "au"):
-            if saisie[name]:
-                demande.dates_saisies = True
-                parsed = _parse_date(saisie[name], french_too=for_page)
-                setattr(demande, name, parsed)
-                if parsed is None:
-                    errors[name] = message
-    lieux = {lieu.id for lieu in _profile().lieux}
-    for name, allowed in (("type", vocab.TYPES_ACTIVITE), ("canal", vocab.CANAUX), ("lieu", lieux)):
-        if saisie[name] and saisie[name] not in allowed:
-            errors[name] = CHOOSE
-        else:
-            setattr(demande, name, saisie[name] or None)
-    return demande
-
-
-def _periode_and_figures(demande: Demande) -> tuple[Any, dict[str, Any] | None]:
-    """(period, figures) from the service; its rule errors (du > au, before 2020) join the
-    demand's errors and leave the figures out."""
+def periode_and_figures(
+    demande: StatsRequest, compute: Callable[[Periode], dict[str, Any]]
+) -> tuple[Periode | None, dict[str, Any] | None]:
+    """(period, figures) of a checked request; the period's rule errors (du > au, before 2020)
+    join the request's errors and leave the figures out. Shared with the structure's views."""
     if demande.errors:
         return None, None
-    service = _service()
     try:
-        periode = service.periode(demande.preset, demande.du, demande.au)
+        periode = _service().periode(demande.preset, demande.du, demande.au)
     except ValidationFailed as exc:
         demande.errors.update(exc.errors)
         return None, None
-    figures = service.figures(_profile(), periode, demande.type, demande.canal, demande.lieu)
-    return periode, figures
+    return periode, compute(periode)
+
+
+def figures_response(demande: StatsRequest, figures: dict[str, Any] | None) -> Response:
+    """The JSON API's answer: the figures (SPEC §10), or 422 with a message per parameter."""
+    from chalicelib.schemas.statistiques import Statistiques
+
+    if demande.errors or figures is None:
+        raise ValidationFailed(demande.errors)
+    return model_response(Statistiques.of(figures))
 
 
 # --- the JSON API -------------------------------------------------------------------------------
 
 
+def _mine(for_page: bool) -> tuple[StatsRequest, Periode | None, dict[str, Any] | None]:
+    """The signed-in mediator's request, period and figures."""
+    me = profile()
+    demande = stats_request(for_page=for_page, lieux={lieu.id for lieu in me.lieux})
+    periode, figures = periode_and_figures(
+        demande,
+        lambda periode: _service().figures(me, periode, demande.type, demande.canal, demande.lieu),
+    )
+    return demande, periode, figures
+
+
 @api(bp, "/api/statistiques")
 def statistiques_api() -> Response:
-    demande = _read(for_page=False)
-    _, figures = _periode_and_figures(demande)
-    if demande.errors or figures is None:
-        return json_error(422, demande.errors)
-    return json_response(figures)
+    demande, _, figures = _mine(for_page=False)
+    return figures_response(demande, figures)
 
 
 # --- what the page shows ------------------------------------------------------------------------
@@ -406,7 +329,7 @@ def _lieux_choix(profile: Profile) -> list[tuple[str, str]]:
     ]
 
 
-def _filtres_actifs(demande: Demande, lieux: Mapping[str, str]) -> list[str]:
+def _filtres_actifs(demande: StatsRequest, lieux: Mapping[str, str]) -> list[str]:
     active: list[str] = []
     if demande.type:
         active.append(vocab.TYPES_ACTIVITE.label(demande.type))
@@ -417,7 +340,7 @@ def _filtres_actifs(demande: Demande, lieux: Mapping[str, str]) -> list[str]:
     return active
 
 
-def _checked(demande: Demande) -> str:
+def checked(demande: StatsRequest) -> str:
     """The radio to check: the custom range as soon as typed dates are used."""
     if demande.personnalisee:
         return CUSTOM
@@ -426,31 +349,51 @@ def _checked(demande: Demande) -> str:
 
 @page(bp, "/statistiques")
 def statistiques() -> Response:
-    demande = _read(for_page=True)
-    periode, figures = _periode_and_figures(demande)
-    lieux = _lieux_choix(_profile())
-    if periode is not None:
-        dates = {"du": periode.du.isoformat(), "au": periode.au.isoformat()}
-        affiche = dict(dates)
-    else:  # typed again as it was; unchanged, it then gives way to a preset (see _read)
-        dates = {"du": demande.saisie["du"], "au": demande.saisie["au"]}
-        affiche = dict(dates)
-    return render_page(
+    demande, periode, figures = _mine(for_page=True)
+    lieux = _lieux_choix(profile())
+    return render_statistics(
         "statistiques/page.html",
+        demande,
+        periode,
+        figures,
+        LABELS,
+        filtres={"type": demande.type, "canal": demande.canal, "lieu": demande.lieu},
+        lieux_choix=lieux,
+        filtres_actifs=_filtres_actifs(demande, dict(lieux)),
+    )
+
+
+def render_statistics(
+    template: str,
+    demande: StatsRequest,
+    periode: Periode | None,
+    figures: dict[str, Any] | None,
+    labels: dict[str, str],
+    **context: Any,
+) -> Response:
+    """A statistics page (the mediator's or the structure's): the period form as typed, and
+    the figures when the request could be read."""
+    return render_page(
+        template,
         status=400 if demande.errors else 200,
         errors=demande.errors,
-        labels=LABELS,
-        periodes=PERIODES,
-        coche=_checked(demande),
-        dates=dates,
-        affiche=affiche,
-        filtres={"type": demande.type, "canal": demande.canal, "lieu": demande.lieu},
+        labels=labels,
+        periodes=PERIODES.choices(),
+        coche=checked(demande),
+        dates=dates_shown(demande, periode),
         saisie=demande.saisie,
-        lieux_choix=lieux,
         periode_texte=_period_text(periode.du, periode.au) if periode is not None else "",
-        filtres_actifs=_filtres_actifs(demande, dict(lieux)),
         vue=vue(figures) if figures is not None else None,
+        **context,
     )
+
+
+def dates_shown(demande: StatsRequest, periode: Periode | None) -> dict[str, str]:
+    """The period's dates, or what was typed when it could not be read (unchanged, it then
+    gives way to a preset: see `params.stats_request`)."""
+    if periode is not None:
+        return {"du": periode.du.isoformat(), "au": periode.au.isoformat()}
+    return {"du": demande.saisie["du"], "au": demande.saisie["au"]}
 
 
 # --- the dashboard's 30 days --------------------------------------------------------------------

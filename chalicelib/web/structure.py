@@ -9,34 +9,24 @@ The figures are shown with the building blocks of Mes statistiques (`web/statist
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
 from chalice import Blueprint, Response
 
 from chalicelib.domain import vocab
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.dates import Periode
+from chalicelib.domain.errors import Forbidden, ValidationFailed
 from chalicelib.domain.mediateurs import ROLE_GESTIONNAIRE, Mediateur
-from chalicelib.web.context import current
-from chalicelib.web.errors import error_page, json_error
-from chalicelib.web.http import json_response, redirect
+from chalicelib.web.context import current, profile
+from chalicelib.web.errors import error_page
+from chalicelib.web.http import redirect
 from chalicelib.web.pages_common import render_page
-from chalicelib.web.render import date_fr
+from chalicelib.web.params import StatsRequest, stats_request
 from chalicelib.web.routing import api, page
+from chalicelib.web.statistiques import figures_response, periode_and_figures, render_statistics
 
 bp = Blueprint(__name__)
 
-CUSTOM = "personnalisee"
-PERIODES = (
-    ("cette_annee", "Cette année"),
-    ("ce_mois", "Ce mois-ci"),
-    ("mois_dernier", "Mois dernier"),
-    ("12_mois", "12 derniers mois"),
-    ("annee_derniere", "Année dernière"),
-    (CUSTOM, "Personnalisée"),
-)
-PRESETS = frozenset(slug for slug, _ in PERIODES if slug != CUSTOM)
 LABELS = {"periode": "Période", "du": "Du", "au": "Au", "type": "Type d'activité", "canal": "Canal"}
 GESTIONNAIRE_LABELS = {"email": "Adresse e-mail du médiateur"}
 GESTIONNAIRE_AJOUTE = "{nom} est maintenant gestionnaire de la structure."
@@ -44,89 +34,30 @@ GESTIONNAIRE_AJOUTE = "{nom} est maintenant gestionnaire de la structure."
 
 def _gestionnaire() -> Mediateur | None:
     """The signed-in mediator when they manage a structure (None otherwise)."""
-    account = current().account
-    assert account is not None  # guaranteed by @page / @api (auth=True)
-    mediateur = account.profile.mediateur
+    mediateur = profile().mediateur
     return mediateur if mediateur.siret and ROLE_GESTIONNAIRE in mediateur.roles else None
 
 
-# --- the period and filters --------------------------------------------------------------------
-
-
-@dataclass
-class Demande:
-    preset: str | None = None
-    du: date | None = None
-    au: date | None = None
-    type: str | None = None
-    canal: str | None = None
-    coche: str = "cette_annee"
-    saisie: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-
-
-def _parse_date(raw: str) -> date | None:
-    for parse in (date.fromisoformat, lambda s: datetime.strptime(s, "%d/%m/%Y").date()):
-        try:
-            return parse(raw)
-        except ValueError:
-            continue
-    return None
-
-
-def _read(for_page: bool) -> Demande:
-    """Like Mes statistiques: typed dates that differ from the ones shown (`du_affiche`,
-    `au_affiche`) make a custom range; unchanged, the preset chosen wins."""
-    q = current().query
-    saisie = {n: q(n).strip()[:40] for n in (*LABELS, "du_affiche", "au_affiche")}
-    demande = Demande(saisie=saisie)
-    periode = saisie["periode"]
-    if periode and periode not in PRESETS and periode != CUSTOM:
-        demande.errors["periode"] = "Choisissez une période dans la liste."
-    demande.preset = periode if periode in PRESETS else None
-    demande.coche = periode if periode in (*PRESETS, CUSTOM) else "cette_annee"
-    unchanged = saisie["du"] == saisie["du_affiche"] and saisie["au"] == saisie["au_affiche"]
-    if not (for_page and demande.preset and unchanged):
-        for name in ("du", "au"):
-            if saisie[name]:
-                demande.coche = CUSTOM
-                parsed = _parse_date(saisie[name])
-                setattr(demande, name, parsed)
-                if parsed is None:
-                    demande.errors[name] = "Saisissez une date valide, par exemple 31/01/2025."
-    for name, allowed in (("type", vocab.TYPES_ACTIVITE), ("canal", vocab.CANAUX)):
-        if saisie[name] and saisie[name] not in allowed:
-            demande.errors[name] = "Choisissez une valeur dans la liste."
-        else:
-            setattr(demande, name, saisie[name] or None)
-    return demande
-
-
-def _figures(siret: str, demande: Demande) -> tuple[Any, dict[str, Any] | None]:
-    if demande.errors:
-        return None, None
-    service = current().container.statistics
-    try:
-        periode = service.periode(demande.preset, demande.du, demande.au)
-    except ValidationFailed as exc:
-        demande.errors.update(exc.errors)
-        return None, None
-    return periode, service.structure_figures(siret, periode, demande.type, demande.canal)
-
-
 # --- statistics --------------------------------------------------------------------------------
+
+
+def _figures(siret: str, demande: StatsRequest) -> tuple[Periode | None, dict[str, Any] | None]:
+    return periode_and_figures(
+        demande,
+        lambda periode: current().container.statistics.structure_figures(
+            siret, periode, demande.type, demande.canal
+        ),
+    )
 
 
 @api(bp, "/api/structure/statistiques")
 def structure_statistiques_api() -> Response:
     gestionnaire = _gestionnaire()
     if gestionnaire is None or gestionnaire.siret is None:
-        return json_error(403)
-    demande = _read(for_page=False)
+        raise Forbidden("gestionnaire")
+    demande = stats_request(for_page=False, lieux=None)
     _, figures = _figures(gestionnaire.siret, demande)
-    if figures is None:
-        return json_error(422, demande.errors)
-    return json_response(figures)
+    return figures_response(demande, figures)
 
 
 @page(bp, "/structure/statistiques")
@@ -134,15 +65,8 @@ def structure_statistiques() -> Response:
     gestionnaire = _gestionnaire()
     if gestionnaire is None or gestionnaire.siret is None:
         return error_page(403)
-    from chalicelib.web.statistiques import vue
-
-    demande = _read(for_page=True)
+    demande = stats_request(for_page=True, lieux=None)
     periode, figures = _figures(gestionnaire.siret, demande)
-    if periode is not None:
-        dates = {"du": periode.du.isoformat(), "au": periode.au.isoformat()}
-        texte = f"du {date_fr(periode.du)} au {date_fr(periode.au)}"
-    else:
-        dates, texte = {"du": demande.saisie["du"], "au": demande.saisie["au"]}, ""
     actifs = [
         label(value)
         for value, label in (
@@ -151,19 +75,16 @@ def structure_statistiques() -> Response:
         )
         if value
     ]
-    return render_page(
+    return render_statistics(
         "structure/statistiques.html",
-        errors=demande.errors,
-        labels=LABELS,
-        periodes=PERIODES,
-        coche=demande.coche,
-        dates=dates,
+        demande,
+        periode,
+        figures,
+        LABELS,
         filtres={"type": demande.type, "canal": demande.canal},
-        periode_texte=texte,
         filtres_actifs=actifs,
         siret=gestionnaire.siret,
         mediateurs=current().container.accounts.structure_mediateurs(gestionnaire.siret),
-        vue=vue(figures) if figures is not None else None,
     )
 
 

@@ -188,24 +188,6 @@ def autonomy_chart(
 # --- horizontal bars -----------------------------------------------------------------------------
 
 
-def bar_chart(
-    rows: Sequence[tuple[str, int]],
-    *,
-    chart_id: str,
-    title: str,
-    desc: str = "",
-    value_text: Callable[[int], str] = _count,
-    width: int = 320,
-) -> Markup:
-    """One horizontal bar per (label, value), in the given order: the label above its bar, the
-    value after it. Bars are proportional to the largest value; negative values count as 0."""
-    if not rows:
-        return Markup("")
-    room = max(len(value_text(max(v, 0))) for _, v in rows)
-    texts = [value_text(v) for _, v in rows]
-    return _hbars(rows, texts, room, chart_id=chart_id, title=title, desc=desc, width=width)
-
-
 def _hbars(
     rows: Sequence[tuple[str, int]],
     texts: Sequence[str],

@@ -225,7 +225,7 @@ def seed(container: Any, days: int = 182, seed_value: int = 2026) -> int:
     people = [
         container.beneficiaries.create(mediateur.id, person).id for person in demo_people(rng)
     ]
-    today = container.today()
+    today = container.calendar.today()
     count = 0
     for offset in range(days, -1, -1):
         day = today - timedelta(days=offset)

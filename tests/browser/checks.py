@@ -305,3 +305,11 @@ def error_summary_problems(page: Any) -> list[str]:
         f"summary link {link['href']} points to nothing" for link in links if not link["ok"]
     ]
     return problems
+
+
+def today() -> str:
+    """Today in metropolitan France, as a date field holds it."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()

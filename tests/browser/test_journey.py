@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 
-from tests.browser.checks import Audit, error_summary_problems
+from tests.browser.checks import Audit, error_summary_problems, today
 from tests.browser.conftest import new_context, new_email
 
 pytestmark = pytest.mark.browser
@@ -273,10 +272,6 @@ def read_figures(page: Any) -> dict[str, str]:
         rest = figure.locator(".coop-chiffre__valeur, .coop-chiffre__detail").all_inner_texts()
         figures[label] = " ".join(" ".join(rest).split())
     return figures
-
-
-def today() -> str:
-    return datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
 
 
 def check_workbook(path: Path, person_name: str) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser.checks import today
 from tests.browser.conftest import new_context, new_email
-from tests.browser.test_journey import today
 
 pytestmark = pytest.mark.browser
 GOAL = 6

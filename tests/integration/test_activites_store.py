@@ -20,7 +20,8 @@ import pytest
 from chalicelib.domain.activites import ActiviteInput, Filtres, ParticipantsAnonymes
 from chalicelib.domain.errors import Conflict, DuplicateRequest, NotFound
 from chalicelib.domain.ids import new_id
-from chalicelib.store.activites import DynamoActivityStore, decode_cursor, encode_cursor
+from chalicelib.store.activites import MAX_CURSOR_PART, DynamoActivityStore
+from chalicelib.store.dynamo import ACT, decode_cursor, encode_cursor
 from tests.conftest import Stack
 
 REGION = "eu-west-3"
@@ -67,7 +68,9 @@ class StreamTail:
 
 @pytest.fixture
 def store(app_setup: Any) -> DynamoActivityStore:
-    return DynamoActivityStore()
+    from chalicelib import bootstrap
+
+    return bootstrap.get().activity_store
 
 
 @pytest.fixture
@@ -83,9 +86,10 @@ def beneficiaries_table(aws: Stack) -> Any:
 
 def _people(mediateur_id: str, count: int) -> list[str]:
     """Beneficiaries that exist (an activity can only link existing people)."""
+    from chalicelib import bootstrap
     from chalicelib.domain.beneficiaires import Beneficiaire, BeneficiaireInput
-    from chalicelib.store.beneficiaires import DynamoBeneficiaryStore
 
+    store = bootstrap.get().beneficiary_store
     ids = []
     for i in range(count):
         person = Beneficiaire(
@@ -96,7 +100,7 @@ def _people(mediateur_id: str, count: int) -> list[str]:
             cree_le=T0,
             modifie_le=T0,
         )
-        ids.append(DynamoBeneficiaryStore().create(person, frozenset({"test"})).id)
+        ids.append(store.create(person, frozenset({"test"})).id)
     return ids
 
 
@@ -385,13 +389,13 @@ def _json(value: Any) -> str:
     ],
 )
 def test_garbage_and_foreign_cursors_are_ignored(cursor: str | None) -> None:
-    assert decode_cursor(cursor) is None
+    assert decode_cursor(cursor, ACT, MAX_CURSOR_PART) is None
 
 
 def test_a_cursor_only_carries_sort_keys() -> None:
     cursor = encode_cursor("ACT#01abc", "2025-01-31#01abc")
 
-    assert decode_cursor(cursor) == ("ACT#01abc", "2025-01-31#01abc")
+    assert decode_cursor(cursor, ACT, MAX_CURSOR_PART) == ("ACT#01abc", "2025-01-31#01abc")
     assert "MED#" not in base64.urlsafe_b64decode(cursor + "==").decode()
 
 

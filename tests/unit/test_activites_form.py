@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 
 from chalicelib.domain.activites import ActiviteInput, Anonyme, ParticipantsAnonymes
-from chalicelib.referentiel.communes import CommuneIndex
-from chalicelib.web.activites_form import (
+from chalicelib.domain.communes import CommuneIndex
+from chalicelib.web.activites.form import (
     LABELS,
     MULTI_FIELDS,
     defaults,
@@ -256,10 +256,12 @@ def test_a_count_that_is_not_a_whole_number_is_reported_on_its_field(
 
     _, errors, _ = parse(form(**posted), "collectif", communes)
 
+    # Keyed like the rules' errors, so that the service merges both; linked to the field.
     assert errors == {
-        "participants_anonymes_total": "Saisissez un nombre entier.",
-        "participants_anonymes_statuts_en_emploi": "Saisissez un nombre entier.",
+        "participants_anonymes.total": "Saisissez un nombre entier.",
+        "participants_anonymes.statuts.en_emploi": "Saisissez un nombre entier.",
     }
+    assert {error_anchor(key) for key in errors} == set(posted)
 
 
 def test_counts_are_read_as_people_type_them(communes: CommuneIndex) -> None:
@@ -358,7 +360,8 @@ def test_an_ambiguous_commune_asks_which_one_when_the_canal_needs_it(
 def test_an_unknown_commune_of_the_person_is_reported(communes: CommuneIndex) -> None:
     _, errors, pickers = parse(form(anonyme_commune_insee_q="Zzyzx"), "demarche", communes)
 
-    assert errors == {"anonyme_commune_insee": "Aucune commune ne correspond à « Zzyzx »."}
+    assert errors == {"anonyme.commune_insee": "Aucune commune ne correspond à « Zzyzx »."}
+    assert error_anchor("anonyme.commune_insee") == "anonyme_commune_insee"
     assert pickers["anonyme_commune_insee"].text == "Zzyzx"
 
 

@@ -38,15 +38,10 @@ from chalicelib.domain.activites_rules import (
     MATERIEL_AUCUN_EXCLUSIF,
     MATERIEL_EN_DOUBLE,
     MATERIEL_INVALIDE,
-    MAX_NOTES,
     MAX_PARTICIPANTS,
     MAX_PARTICIPANTS_SUIVIS,
-    MIN_DATE,
     NIVEAU_INVALIDE,
     NOM_DEMARCHE_TROP_LONG,
-    NOTES_SENSIBLES,
-    NOTES_SENSIBLES_PLURIEL,
-    NOTES_TROP_LONGUES,
     ORIENTE_INVALIDE,
     PARTENAIRE_INCONNU,
     PARTICIPANTS_EN_DOUBLE,
@@ -57,15 +52,8 @@ from chalicelib.domain.activites_rules import (
     REPARTITION_CATEGORIE_INCONNUE,
     REPARTITION_DEPASSE_TOTAL,
     REPARTITION_NOMBRE_INVALIDE,
-    SENSIBLE_CARTE,
-    SENSIBLE_DATE_NAISSANCE,
-    SENSIBLE_IBAN,
-    SENSIBLE_MOT_DE_PASSE,
-    SENSIBLE_NIR,
-    SENSIBLES,
     STRUCTURE_INVALIDE,
     STRUCTURE_REQUISE,
-    TEXTE_INVALIDE,
     THEMATIQUES_DEMARCHE_EN_DOUBLE,
     THEMATIQUES_DEMARCHE_INVALIDES,
     THEMATIQUES_DEMARCHE_REQUISES,
@@ -76,9 +64,16 @@ from chalicelib.domain.activites_rules import (
     TOTAL_INVALIDE,
     TYPE_INVALIDE,
     RuleContext,
-    message_notes_sensibles,
-    sensitive_patterns,
     validate,
+)
+from chalicelib.domain.dates import EARLIEST
+from chalicelib.domain.notes import (
+    MAX_NOTES,
+    NOTES_SENSIBLES_PLURIEL,
+    NOTES_TROP_LONGUES,
+    SENSIBLE_MOT_DE_PASSE,
+    TEXTE_INVALIDE,
+    message_notes_sensibles,
 )
 
 TODAY = date(2025, 6, 15)
@@ -252,7 +247,7 @@ def test_given_a_wrong_date_then_the_date_gets_its_message(value: Any, message: 
     assert errors_of(individuel(date=value)) == {"date": message}
 
 
-@pytest.mark.parametrize("value", [TODAY, MIN_DATE, datetime(2024, 5, 1, 10, 30)])
+@pytest.mark.parametrize("value", [TODAY, EARLIEST, datetime(2024, 5, 1, 10, 30)])
 def test_given_a_date_between_2020_and_today_then_it_is_accepted(value: date) -> None:
     assert errors_of(individuel(date=value)) == {}
 
@@ -669,97 +664,6 @@ def test_given_several_kinds_of_sensitive_data_then_the_message_names_them_all()
     }
 
 
-@pytest.mark.parametrize(
-    ("found", "message"),
-    [
-        ([SENSIBLE_IBAN], NOTES_SENSIBLES.format(trouve="un IBAN", pronom="le")),
-        (
-            [SENSIBLE_DATE_NAISSANCE],
-            NOTES_SENSIBLES.format(trouve="une date de naissance", pronom="la"),
-        ),
-        (
-            [SENSIBLE_NIR, SENSIBLE_CARTE],
-            "Vos notes semblent contenir un numéro de sécurité sociale et un numéro de carte "
-            "bancaire. Retirez-les ou confirmez qu'il ne s'agit pas de données sensibles.",
-        ),
-    ],
-)
-def test_given_what_was_found_then_the_warning_agrees_in_gender_and_number(
-    found: list[str], message: str
-) -> None:
-    assert message_notes_sensibles(found) == message
-
-
-# --- sensitive patterns ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("notes", "found"),
-    [
-        (NIR, SENSIBLE_NIR),
-        ("NIR 184127645108946.", SENSIBLE_NIR),
-        ("n° SS : 1.84.12.76.451.089", SENSIBLE_NIR),  # no key: the month must be real
-        ("2 69 03 2A 123 456 56", SENSIBLE_NIR),  # Corsica: 2A counts as 19 in the key
-        (f"IBAN : {IBAN}", SENSIBLE_IBAN),
-        ("iban fr7630006000011234567890189", SENSIBLE_IBAN),
-        (CARTE, SENSIBLE_CARTE),
-        ("carte 4970-1012-3456-7893 exp 12/27", SENSIBLE_CARTE),
-        ("4970101234567893", SENSIBLE_CARTE),
-        ("née le 12/03/1954", SENSIBLE_DATE_NAISSANCE),
-        ("Né le 1er mars 1954 à Lyon", SENSIBLE_DATE_NAISSANCE),
-        ("NEE LE 12 MARS 1954", SENSIBLE_DATE_NAISSANCE),
-        ("Date de naissance : 1954-03-12", SENSIBLE_DATE_NAISSANCE),
-        ("DDN 12/03/54", SENSIBLE_DATE_NAISSANCE),
-        ("mdp : Soleil2024", SENSIBLE_MOT_DE_PASSE),
-        ("Mot de passe = soleil", SENSIBLE_MOT_DE_PASSE),
-        ("son mot de passe est Soleil2024", SENSIBLE_MOT_DE_PASSE),
-        ("password: hunter2", SENSIBLE_MOT_DE_PASSE),
-        ("code PIN 1234", SENSIBLE_MOT_DE_PASSE),
-        ("pwd s3cr3t!", SENSIBLE_MOT_DE_PASSE),
-    ],
-)
-def test_given_obvious_sensitive_data_then_it_is_named(notes: str, found: str) -> None:
-    assert sensitive_patterns(notes) == [found]
-
-
-@pytest.mark.parametrize(
-    "notes",
-    [
-        "",
-        "Rappeler au 06 12 34 56 78",
-        "Habite 69003, inscrite en 2024 : 69003 2024",
-        "FR76 3000 6000 0112 3456 7890 188",  # IBAN lookalike, wrong checksum
-        "1 84 12 76 451 089 47",  # NIR lookalike, wrong key
-        "4970 1012 3456 7890",  # card lookalike, fails Luhn
-        "SIRET 12345678900012",  # passes Luhn, but 14 contiguous digits are a SIRET
-        "rendez-vous le 12/03/2025",
-        "Il ne sait pas, rendez-vous le 12/03/2025",
-        "Demande d'acte de naissance envoyée le 12/03/2025",
-        "née le 31/02/1954",  # no such day
-        "mot de passe oublié",  # the topic of the help, not a secret
-        "Mot de passe : oublié, réinitialisé avec lui",
-        "Création du mot de passe FranceConnect",
-        "mots de passe perdus",
-    ],
-)
-def test_given_ordinary_notes_then_nothing_is_flagged(notes: str) -> None:
-    assert sensitive_patterns(notes) == []
-
-
-def test_given_several_kinds_then_they_come_in_a_fixed_order() -> None:
-    notes = f"mdp : x1y2z3, carte {CARTE}, née le 12/03/1954, {IBAN}, {NIR}"
-
-    assert sensitive_patterns(notes) == list(SENSIBLES)
-
-
-def test_given_an_iban_then_its_digits_are_not_also_reported_as_a_card() -> None:
-    assert sensitive_patterns(IBAN) == [SENSIBLE_IBAN]
-
-
-def test_given_accents_typed_as_combining_marks_then_they_still_match() -> None:
-    assert sensitive_patterns("ne\u0301e le 12/03/1954") == [SENSIBLE_DATE_NAISSANCE]
-
-
 # --- odd input -----------------------------------------------------------------------------------
 
 
@@ -895,9 +799,3 @@ def test_given_any_input_then_validate_returns_french_messages_and_never_raises(
     assert isinstance(errors, dict)
     assert all(isinstance(k, str) and isinstance(v, str) and v for k, v in errors.items())
     assert set(errors) <= KEYS
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.text(max_size=300))
-def test_given_any_text_then_sensitive_patterns_names_only_known_kinds(text: str) -> None:
-    assert set(sensitive_patterns(text)) <= set(SENSIBLES)

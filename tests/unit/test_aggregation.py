@@ -23,6 +23,7 @@ from chalicelib.domain.activites import (
     ParticipantsAnonymes,
     Personne,
 )
+from chalicelib.domain.dates import month_of
 from chalicelib.stats.aggregation import (
     Combo,
     Labels,
@@ -34,7 +35,6 @@ from chalicelib.stats.aggregation import (
     distribution,
     figures,
     largest_remainder,
-    month_of,
     total,
     vocab_label,
 )

@@ -12,14 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain import vocab
-from chalicelib.domain.activites_rules import (
-    MAX_NOTES,
-    NOTES_TROP_LONGUES,
-    SENSIBLE_IBAN,
-    SENSIBLE_MOT_DE_PASSE,
-    TEXTE_INVALIDE,
-    message_notes_sensibles,
-)
 from chalicelib.domain.beneficiaires import (
     ANNEE_NAISSANCE_INVALIDE,
     BENEFICIAIRE_SUPPRIME,
@@ -32,7 +24,6 @@ from chalicelib.domain.beneficiaires import (
     PRENOM_TROP_LONG,
     STATUT_INVALIDE,
     TELEPHONE_INVALIDE,
-    TRANCHE_AGE_CALCULEE,
     TRANCHE_AGE_INVALIDE,
     Beneficiaire,
     BeneficiaireInput,
@@ -44,6 +35,14 @@ from chalicelib.domain.beneficiaires import (
     normalise_phone,
     pseudonymised,
     validate,
+)
+from chalicelib.domain.notes import (
+    MAX_NOTES,
+    NOTES_TROP_LONGUES,
+    SENSIBLE_IBAN,
+    SENSIBLE_MOT_DE_PASSE,
+    TEXTE_INVALIDE,
+    message_notes_sensibles,
 )
 
 TODAY = date(2026, 3, 15)
@@ -287,10 +286,6 @@ def test_given_an_impossible_year_then_no_band_is_derived_from_it() -> None:
     assert data.tranche_age == "18_24"
     assert derived_tranche_age(True, TODAY) is None
     assert derived_tranche_age("1980", TODAY) is None
-
-
-def test_the_locked_band_hint_says_why() -> None:
-    assert TRANCHE_AGE_CALCULEE == "La tranche d'âge est calculée à partir de l'année de naissance."
 
 
 inputs = st.builds(

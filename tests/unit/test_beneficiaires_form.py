@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.beneficiaires import Beneficiaire, BeneficiaireInput
-from chalicelib.referentiel.communes import load_index
-from chalicelib.web import beneficiaires_form as form
+from chalicelib.domain.communes import load_index
+from chalicelib.web.beneficiaires import form
 from chalicelib.web.http import FormData
 
 TODAY = date(2025, 6, 15)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.referentiel.communes import DATA_FILE, CommuneIndex, load_index
+from chalicelib.domain.communes import DATA_FILE, CommuneIndex, load_index
 from chalicelib.web.communes_field import CommuneChoice, for_insee, resolve
 from chalicelib.web.http import FormData
 

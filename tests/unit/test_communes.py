@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from chalicelib.referentiel.communes import (
+from chalicelib.domain.communes import (
     DATA_FILE,
     Commune,
     CommuneIndex,
     load_index,
-    to_json,
 )
+from chalicelib.schemas.lieux import CommuneOut
 from infra import build_communes
 
 
@@ -175,12 +175,14 @@ def test_given_a_commune_then_its_json_is_the_api_contract(communes: CommuneInde
     lyon_3 = communes.get("69383")
 
     assert lyon_3 is not None
-    assert to_json(lyon_3) == {
+    answer = CommuneOut.of(lyon_3).model_dump(mode="json")
+
+    assert answer == {
         "insee": "69383",
         "nom": "Lyon 3e Arrondissement",
         "codes_postaux": ["69003"],
     }
-    json.dumps(to_json(lyon_3))  # serialisable as is
+    json.dumps(answer)  # serialisable as is
 
 
 def test_given_no_built_file_when_loading_then_the_error_says_how_to_build_it(

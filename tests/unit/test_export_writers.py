@@ -27,11 +27,11 @@ from chalicelib.domain.activites import (
     Personne,
 )
 from chalicelib.domain.beneficiaires import Beneficiaire, BeneficiaireInput
+from chalicelib.domain.communes import Commune
+from chalicelib.domain.exports import Export, filtres_from_map, filtres_to_map, parse_message
 from chalicelib.domain.mediateurs import Lieu
 from chalicelib.exports import columns as cols
-from chalicelib.exports.model import Export, filtres_from_map, filtres_to_map, parse_message
 from chalicelib.exports.writers import Sheet, Spool, neutralised, write_csv, write_xlsx
-from chalicelib.referentiel.communes import Commune
 
 SPEC_ACTIVITES = [
     "ID",

@@ -35,20 +35,20 @@ class Backend:
 
 
 @pytest.fixture(scope="module")
-def dynamodb_models(aws: Any) -> None:
+def dynamodb_models(aws: Any) -> Any:
     """Point the models at the moto tables once: a new configuration costs a new boto client."""
     from chalicelib.config import Settings
-    from chalicelib.store import models
+    from chalicelib.store.models import Database
     from tests.conftest import app_env
 
-    models.configure(Settings.from_env(app_env(aws, issuer="http://127.0.0.1:1")))
+    return Database.for_settings(Settings.from_env(app_env(aws, issuer="http://127.0.0.1:1")))
 
 
 def _dynamo_backend(request: pytest.FixtureRequest) -> Backend:
     from chalicelib.store import models
     from chalicelib.store.accounts import DynamoSessionStore
 
-    request.getfixturevalue("dynamodb_models")
+    db = request.getfixturevalue("dynamodb_models")
 
     def dump() -> str:
         connection = models.SessionItem._get_connection()
@@ -61,7 +61,7 @@ def _dynamo_backend(request: pytest.FixtureRequest) -> Backend:
             if not start:
                 return repr(items)
 
-    return Backend(DynamoSessionStore(), dump)
+    return Backend(DynamoSessionStore(db), dump)
 
 
 def _fake_backend() -> Backend:

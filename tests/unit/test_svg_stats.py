@@ -8,7 +8,6 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from chalicelib.web.svg import (
-    bar_chart,
     mois_fr,
     month_chart,
     nombre_et_part,
@@ -117,13 +116,6 @@ def test_given_no_value_or_only_zeros_when_charted_then_nothing_is_drawn() -> No
     widths = [float(r.get("width") or 0) for r in _rects(root)]
     assert widths[0] == 0 < widths[1]
     assert "0 (0,0 %)" in _texts(root)
-
-
-def test_the_existing_bar_chart_is_unchanged_by_the_shared_drawing() -> None:
-    root = _parse(bar_chart([("E-mail", 12), ("Santé", 3)], chart_id="b", title="T"))
-
-    assert [r.findtext(f"{SVG}title") for r in _rects(root)] == ["E-mail : 12", "Santé : 3"]
-    assert {"12", "3"} <= set(_texts(root))
 
 
 # --- months -------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from chalicelib.domain import activites_rules as rules
+from chalicelib.domain import notes as notes_rule
 from tests.conftest import Browser, Page
 
 FieldValue = str | list[str]
@@ -138,7 +139,7 @@ def _detail(page: Page) -> dict[str, str]:
 def _today() -> date:
     from chalicelib import bootstrap
 
-    return bootstrap.get().today()
+    return bootstrap.get().calendar.today()
 
 
 # --- set-up through the API (fast) -------------------------------------------------------------------
@@ -371,7 +372,7 @@ def test_notes_that_look_sensitive_are_saved_only_once_confirmed(browser: Browse
     )
 
     assert warned.status == 400
-    expected = rules.message_notes_sensibles([rules.SENSIBLE_MOT_DE_PASSE])
+    expected = notes_rule.message_notes_sensibles([notes_rule.SENSIBLE_MOT_DE_PASSE])
     assert warned.field_errors() == [expected]
     assert "semblent contenir des données sensibles (un mot de passe)" in warned.plain
     assert 'type="checkbox" id="confirmer_notes" name="confirmer_notes" value="1"' in warned.text
@@ -674,18 +675,23 @@ def test_an_invalid_date_filter_is_explained_not_a_crash(browser: Browser) -> No
     activite = _create(browser)
 
     cases = {
-        "du=2024-13-01": ["Saisissez une date valide (AAAA-MM-JJ)."],
-        "au=demain": ["Saisissez une date valide (AAAA-MM-JJ)."],
+        "du=2024-13-01": ["Saisissez une date valide, par exemple 31/01/2025."],
+        "au=demain": ["Saisissez une date valide, par exemple 31/01/2025."],
         "du=2025-03-01&au=2025-02-01": ["La date de fin doit être après la date de début."],
     }
 
     for query, errors in cases.items():
         page = browser.get(f"/activites?{query}")
-        assert page.status == 200, query
+        assert page.status == 400, query
         assert page.field_errors() == errors, query
-    # Unknown values of the other filters are left out rather than failing.
-    tolerant = browser.get("/activites?type=zzz&canal=%00&lieu=ailleurs&thematique=x&apres=%%")
-    assert tolerant.status == 200 and _ids(tolerant) == [activite["id"]]
+    # Unknown values of the other filters are explained too, never silently left out (the
+    # export link would widen to everything); a garbage cursor starts over.
+    strict = browser.get("/activites?type=zzz&canal=%00&lieu=ailleurs&thematique=x&apres=%%")
+    assert strict.status == 400 and _ids(strict) == []
+    assert strict.field_errors() == ["Choisissez une valeur dans la liste."] * 4
+    # A date as typed where the browser shows a plain text box is a date.
+    french = browser.get("/activites?du=01/01/2020&apres=%%")
+    assert french.status == 200 and _ids(french) == [activite["id"]]
 
 
 def test_twenty_five_activities_are_shown_twenty_then_five(browser: Browser) -> None:

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain import activites_rules as rules
-from chalicelib.domain import vocab
+from chalicelib.domain import notes, vocab
 from chalicelib.schemas.activites import ActiviteIn
 from tests.conftest import Browser
 
@@ -40,7 +40,7 @@ ENGLISH = re.compile(r"\b(?:Input|should|must|provided|number|items|Value error)
 def _today() -> date:
     from chalicelib import bootstrap
 
-    return bootstrap.get().today()
+    return bootstrap.get().calendar.today()
 
 
 def _ago(days: int) -> str:
@@ -358,7 +358,7 @@ def test_invalid_bodies_get_french_errors_per_field_and_nothing_is_saved(
         ({**valid, "beneficiaire_id": NOBODY}, {"beneficiaire_id": rules.BENEFICIAIRE_INCONNU}),
         (
             {**valid, "notes": "NIR 1 84 12 76 451 089 46"},
-            {"notes": rules.message_notes_sensibles([rules.SENSIBLE_NIR])},
+            {"notes": notes.message_notes_sensibles([notes.SENSIBLE_NIR])},
         ),
         (collectif, {"participants": rules.PARTICIPANTS_REQUIS}),
         (
@@ -580,9 +580,9 @@ def test_no_body_crashes_the_api_or_stores_an_invalid_activity(browser: Browser)
     lieu_id = _lieu_id(browser)
     container = bootstrap.get()
     context = rules.RuleContext(
-        today=container.latest_allowed_date(),
+        today=container.calendar.latest_allowed(),
         lieux={lieu["id"] for lieu in browser.api("GET", "/api/lieux").json()["items"]},
-        communes=container.communes(),
+        communes=container.communes,
         beneficiaires=frozenset(),
         partenaires=frozenset(),
     )

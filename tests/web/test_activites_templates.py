@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from chalicelib.domain import vocab
-from chalicelib.referentiel.communes import Commune
-from chalicelib.web.activites_form import LABELS
+from chalicelib.domain.communes import Commune
+from chalicelib.web.activites.form import LABELS
 from chalicelib.web.communes_field import CommuneChoice
 from chalicelib.web.http import FormData
 from chalicelib.web.render import render

@@ -128,7 +128,7 @@ def _section(page: Page, heading_id: str) -> str:
 def _today() -> date:
     from chalicelib import bootstrap
 
-    return bootstrap.get().today()
+    return bootstrap.get().calendar.today()
 
 
 # --- set-up through the API ----------------------------------------------------------------------------
@@ -171,9 +171,9 @@ def _search(browser: Browser, q: str) -> list[str]:
 
 def _stored(mediateur_id: str, beneficiaire_id: str) -> Any:
     """The person as the database holds it, deleted or not (the pages never show that)."""
-    from chalicelib.store.beneficiaires import DynamoBeneficiaryStore
+    from chalicelib import bootstrap
 
-    return DynamoBeneficiaryStore().get(mediateur_id, beneficiaire_id)
+    return bootstrap.get().beneficiary_store.get(mediateur_id, beneficiaire_id)
 
 
 # --- creating and finding ----------------------------------------------------------------------------

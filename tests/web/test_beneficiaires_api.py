@@ -180,7 +180,7 @@ def cases_payloads(cases: list[tuple[Any, dict[str, str]]]) -> list[Any]:
 def _year() -> int:
     from chalicelib import bootstrap
 
-    return bootstrap.get().today().year
+    return bootstrap.get().calendar.today().year
 
 
 def test_given_a_person_when_replaced_then_the_version_guards_against_stale_writes(

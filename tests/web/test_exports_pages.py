@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Browser, Clock, Stack
-from tests.integration.test_exports import (
+from tests.support.exports import (
     Worker,
     ask,
     create_activity,

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib import bootstrap
+from chalicelib.domain.dates import month_of
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.stats import aggregation
 from tests.conftest import Browser, Page, Stack
@@ -37,7 +38,7 @@ SPEC_KEYS = {  # SPEC §10, statistics JSON (+ the partners of §8)
 
 
 def _today() -> date:
-    return bootstrap.get().today()
+    return bootstrap.get().calendar.today()
 
 
 # --- the statistics behind the pages ----------------------------------------------------------------
@@ -57,7 +58,7 @@ class RecomputingStats:
         self.c = container
 
     def periode(self, preset: str | None, du: date | None, au: date | None) -> Periode:
-        today = self.c.today()
+        today = self.c.calendar.today()
         first = today.replace(day=1)
         last_month_end = first - timedelta(days=1)
         year_ago = (first - timedelta(days=335)).replace(day=1)
@@ -101,14 +102,14 @@ class RecomputingStats:
                 break
         months: dict[str, list[Any]] = {}
         for a in found:
-            months.setdefault(aggregation.month_of(a.date), []).append(a)
+            months.setdefault(month_of(a.date), []).append(a)
         selection = aggregation.Selection(type, canal, lieu)
         buckets = {m: aggregation.bucket_of(items) for m, items in months.items()}
         combo = aggregation.total(buckets.values(), selection)
         par_mois = []
         day = periode.du.replace(day=1)
         while day <= periode.au:
-            month = aggregation.month_of(day)
+            month = month_of(day)
             counters = aggregation.total([buckets.get(month, {})], selection).counters
             par_mois.append((month, counters.get("n", 0)))
             day = (day + timedelta(days=32)).replace(day=1)
@@ -117,7 +118,7 @@ class RecomputingStats:
         return aggregation.figures(combo, periode.du, periode.au, par_mois[-12:], 0, labels)
 
     def resume_30_jours(self, profile: Any) -> dict[str, Any]:
-        today = self.c.today()
+        today = self.c.calendar.today()
         return self.figures(profile, Periode(today - timedelta(days=29), today))
 
 
@@ -356,7 +357,7 @@ def test_given_two_individuels_and_an_atelier_of_five_then_seven_accompagnements
     assert _table(page, "canaux") == {"Lieu d'activité": "6 (85,7 %)", "À domicile": "1 (14,3 %)"}
     assert _table(page, "durees")["30 min – 1 h"] == "1 (14,3 %)"
     assert _table(page, "lieux") == {"Médiathèque Louise Michel": "6 (100,0 %)"}
-    month = aggregation.month_of(_today())
+    month = month_of(_today())
     from chalicelib.web.svg import mois_fr
 
     assert _table(page, "par_mois")[mois_fr(month)] == "7 (100,0 %)"
@@ -407,8 +408,8 @@ def test_per_month_bars_follow_the_months_of_the_period(stats: Stats, browser: B
 
     months = _table(page, "par_mois")
     assert months == {
-        mois_fr(aggregation.month_of(last_month)): "2 (66,7 %)",
-        mois_fr(aggregation.month_of(today)): "1 (33,3 %)",
+        mois_fr(month_of(last_month)): "2 (66,7 %)",
+        mois_fr(month_of(today)): "1 (33,3 %)",
     }
     chart = re.search(r'<svg[^>]*id="graphique-par-mois".*?</svg>', page.text, re.S)
     assert chart and chart.group(0).count("<rect") == 2

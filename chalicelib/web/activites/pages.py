@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 from contextlib import suppress
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,15 +13,20 @@ from chalice import Blueprint, Response
 
 from chalicelib.auth.sessions import new_secret
 from chalicelib.domain import vocab
-from chalicelib.domain.activites import Activite, ActiviteInput, Filtres
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.activites import Activite, ActiviteInput
+from chalicelib.domain.errors import Conflict, NotesNeedConfirmation, NotFound, ValidationFailed
 from chalicelib.domain.ids import looks_like_id
-from chalicelib.services.accounts import Account
-from chalicelib.services.activites import NotesNeedConfirmation
-from chalicelib.web import activites_form
-from chalicelib.web.context import current
+from chalicelib.web.activites import form as activites_form
+from chalicelib.web.context import current, mediateur_id, profile
 from chalicelib.web.http import redirect
 from chalicelib.web.pages_common import FLASH, render_page
+from chalicelib.web.params import (
+    FILTRE_LABELS,
+    activity_filters,
+    filters_query_string,
+    form_version,
+    version_or_none,
+)
 from chalicelib.web.routing import page
 
 bp = Blueprint(__name__)
@@ -34,12 +38,6 @@ FLASH.update(
         "activite_supprimee": "L'activité a été supprimée.",
     }
 )
-
-
-def _account() -> Account:
-    account = current().account
-    assert account is not None  # guaranteed by @page(auth=True)
-    return account
 
 
 def _type_or_404(type_: str) -> str:
@@ -71,12 +69,12 @@ class FormState:
 
 
 def _show_form(state: FormState, status: int = 200) -> Response:
-    account = _account()
-    lieux = account.profile.lieux_actifs
+    me = profile()
+    lieux = me.lieux_actifs
     if state.mode == "modifier":
         # An archived lieu stays valid on its old activities: offer it, or the form loses it.
         choisi = str(state.valeurs.get("lieu_id") or "")
-        lieux = lieux + [x for x in account.profile.lieux if x.archive and x.id == choisi]
+        lieux = lieux + [x for x in me.lieux if x.archive and x.id == choisi]
     return render_page(
         "activites/formulaire.html",
         status=status,
@@ -97,7 +95,7 @@ def _show_form(state: FormState, status: int = 200) -> Response:
         conflit=state.conflit,
         alerte_notes=state.alerte_notes or [],
         annuler=state.annuler,
-        aujourdhui=current().container.today(),
+        aujourdhui=current().container.calendar.today(),
     )
 
 
@@ -106,8 +104,7 @@ def _people_offered(state: FormState) -> list[Any]:
     valeurs = state.valeurs
     linked = [valeurs.get("beneficiaire_id") or "", *_as_list(valeurs.get("participants_ids"))]
     ids = [i for i in dict.fromkeys(linked) if looks_like_id(i)]
-    mediateur_id = _account().profile.mediateur.id
-    known = current().container.beneficiaries.names(mediateur_id, ids) if ids else {}
+    known = current().container.beneficiaries.names(mediateur_id(), ids) if ids else {}
     offered = [known[i] for i in ids if i in known and not known[i].supprime]
     seen = {b.id for b in offered}
     return offered + [b for b in state.resultats or [] if b.id not in seen]
@@ -124,8 +121,7 @@ def _side_action(state: FormState) -> Response | None:
     action = current().form.get("action")
     if action == "chercher_beneficiaire":
         q = current().form.get("recherche_beneficiaire")[:100]
-        mediateur_id = _account().profile.mediateur.id
-        found = current().container.beneficiaries.search(mediateur_id, q, limit=10).items
+        found = current().container.beneficiaries.search(mediateur_id(), q, limit=10).items
         state.errors, state.resultats, state.recherche_vide = {}, found, not found
         return _show_form(state)
     if action == "creer_beneficiaire":
@@ -143,7 +139,7 @@ def _side_action(state: FormState) -> Response | None:
 def _communes_for(valeurs: dict[str, Any]) -> dict[str, Any]:
     from chalicelib.web.communes_field import for_insee
 
-    index = current().container.communes()
+    index = current().container.communes
     return {
         name: for_insee(index, str(valeurs.get(name) or ""))
         for name in ("commune_insee", "anonyme_commune_insee")
@@ -157,7 +153,7 @@ def _submitted(
     (input, values to re-render, parse errors, pickers, jeton)."""
     state = current()
     form = state.form
-    data, errors, pickers = activites_form.parse(form, type_, state.container.communes())
+    data, errors, pickers = activites_form.parse(form, type_, state.container.communes)
     valeurs = activites_form.form_values(form)
     valeurs["type"] = type_
     return data, valeurs, errors, pickers, form.get("jeton")[:100]
@@ -182,8 +178,8 @@ def activite_choix() -> Response:
 def activite_nouvelle(type_activite: str) -> Response:
     type_ = _type_or_404(type_activite)
     c = current().container
-    defaults = c.activities.defaults(_account().profile)
-    valeurs = activites_form.defaults(c.today(), defaults.lieu_id, defaults.duree)
+    defaults = c.activities.defaults(profile())
+    valeurs = activites_form.defaults(c.calendar.today(), defaults.lieu_id, defaults.duree)
     beneficiaire = current().query("beneficiaire")
     if looks_like_id(beneficiaire):
         valeurs["beneficiaire_id"] = beneficiaire
@@ -209,29 +205,19 @@ def activite_nouvelle_post(type_activite: str) -> Response:
         f"/activites/nouvelle/{type_}",
         valeurs,
         jeton or new_secret(),
-        errors,
+        {},
         pickers,
     )
     side = _side_action(state)
     if side:
         return side
     try:
-        if errors:
-            # Report the rules too, so that every mistake is shown in one round trip.
-            current().container.activities.check(_account().profile, _with_type(data, type_))
-            return _show_form(state, status=400)
         current().container.activities.record(
-            _account().profile, _with_type(data, type_), jeton or None
+            profile(), replace(data, type=type_), jeton or None, read_errors=errors
         )
     except ValidationFailed as exc:
         return _failed(state, exc)
     return redirect("/activites?message=activite_enregistree")
-
-
-def _with_type(data: ActiviteInput, type_: str) -> ActiviteInput:
-    from dataclasses import replace
-
-    return replace(data, type=type_)
 
 
 @page(bp, "/activites/{activite_id}/modifier", needs_lieu=True)
@@ -262,28 +248,24 @@ def activite_modifier_post(activite_id: str) -> Response:
         f"/activites/{activite.id}/modifier",
         valeurs,
         jeton or new_secret(),
-        errors,
+        {},
         pickers,
-        version=_int(current().form.get("version")),
+        version=form_version(),
         annuler=f"/activites/{activite.id}",
     )
     side = _side_action(state)
     if side:
         return side
-    service = current().container.activities
-    data = _with_type(data, activite.type)
     try:
-        if errors:
-            service.check(_account().profile, data, activite)
-            return _show_form(state, status=400)
-        service.modify(_account().profile, activite.id, data, state.version or -1)
+        current().container.activities.modify(
+            profile(), activite.id, data, state.version, read_errors=errors
+        )
     except ValidationFailed as exc:
         return _failed(state, exc)
     except Conflict:
         # Another device saved first: show the user's values again, ready to be saved over it.
-        fresh = _own(activite_id)
         state.conflit = True
-        state.version = fresh.version
+        state.version = _own(activite_id).version
         return _show_form(state, status=409)
     return redirect(f"/activites/{activite.id}?message=activite_modifiee")
 
@@ -291,7 +273,7 @@ def activite_modifier_post(activite_id: str) -> Response:
 @page(bp, "/activites/{activite_id}/dupliquer", needs_lieu=True)
 def activite_dupliquer(activite_id: str) -> Response:
     activite = _own(activite_id)
-    data = current().container.activities.duplicate_of(_account().profile.mediateur.id, activite.id)
+    data = current().container.activities.duplicate_of(mediateur_id(), activite.id)
     valeurs = activites_form.values_of(data)
     state = FormState(
         activite.type,
@@ -311,11 +293,11 @@ def activite_dupliquer(activite_id: str) -> Response:
 
 def _own(activite_id: str) -> Activite:
     """The signed-in mediator's activity, or 404 (also for another mediator's id)."""
-    return current().container.activities.get(_account().profile.mediateur.id, activite_id)
+    return current().container.activities.get(mediateur_id(), activite_id)
 
 
 def _lieux_par_id() -> dict[str, Any]:
-    return {lieu.id: lieu for lieu in _account().profile.lieux}
+    return {lieu.id: lieu for lieu in profile().lieux}
 
 
 @page(bp, "/activites/{activite_id}")
@@ -326,7 +308,7 @@ def activite_detail(activite_id: str) -> Response:
         activite=activite,
         d=activite.data,
         lieux=_lieux_par_id(),
-        communes=current().container.communes(),
+        communes=current().container.communes,
         personnes=people_of([activite]),
     )
 
@@ -348,85 +330,37 @@ def activite_supprimer_post(activite_id: str) -> Response:
 # --- the list ---------------------------------------------------------------------------------
 
 
-def _date_param(name: str) -> tuple[date | None, str | None]:
-    raw = current().query(name).strip()
-    if not raw:
-        return None, None
-    try:
-        return date.fromisoformat(raw), None
-    except ValueError:
-        return None, "Saisissez une date valide (AAAA-MM-JJ)."
-
-
-def _choice(name: str, allowed: Any) -> str | None:
-    value = current().query(name).strip()
-    return value if value and value in allowed else None
-
-
-def filtres_from_query() -> tuple[Filtres, dict[str, str]]:
-    """Filters of the list from the URL (shared by the page, the API and exports)."""
-    errors: dict[str, str] = {}
-    du, error = _date_param("du")
-    if error:
-        errors["du"] = error
-    au, error = _date_param("au")
-    if error:
-        errors["au"] = error
-    if du and au and du > au:
-        errors["au"] = "La date de fin doit être après la date de début."
-    lieux = {lieu.id for lieu in _account().profile.lieux}
-    beneficiaire = current().query("beneficiaire").strip()
-    filtres = Filtres(
-        du=du,
-        au=au,
-        type=_choice("type", vocab.TYPES_ACTIVITE),
-        canal=_choice("canal", vocab.CANAUX),
-        lieu=_choice("lieu", lieux),
-        beneficiaire=beneficiaire if looks_like_id(beneficiaire) else None,
-        thematique=_choice("thematique", set(vocab.THEMATIQUES) | set(vocab.THEMATIQUES_DEMARCHE)),
-    )
-    return filtres, errors
-
-
-def _query_string(filtres: Filtres, **extra: str) -> str:
-    params = {
-        "du": filtres.du.isoformat() if filtres.du else "",
-        "au": filtres.au.isoformat() if filtres.au else "",
-        "type": filtres.type or "",
-        "canal": filtres.canal or "",
-        "lieu": filtres.lieu or "",
-        "beneficiaire": filtres.beneficiaire or "",
-        "thematique": filtres.thematique or "",
-        **extra,
-    }
-    return urlencode({k: v for k, v in params.items() if v})
-
-
 @page(bp, "/activites")
 def activites_liste() -> Response:
     state = current()
-    filtres, errors = filtres_from_query()
-    account = _account()
-    result = state.container.activities.page(
-        account.profile.mediateur.id, filtres, state.query("apres") or None
-    )
-    suivante = (
-        f"/activites?{_query_string(filtres, apres=result.cursor)}" if result.cursor else None
-    )
-    filtres_qs = _query_string(filtres)
+    me = profile()
+    filtres, errors = activity_filters({lieu.id for lieu in me.lieux}, for_page=True)
+    if errors:
+        items, cursor = [], None
+    else:
+        result = state.container.activities.page(me.mediateur.id, filtres, query_cursor())
+        items, cursor = result.items, result.cursor
+    suivante = f"/activites?{filters_query_string(filtres, apres=cursor)}" if cursor else None
+    filtres_qs = filters_query_string(filtres)
     return render_page(
         "activites/liste.html",
-        activites=result.items,
-        personnes=people_of(result.items),
+        status=400 if errors else 200,
+        activites=items,
+        personnes=people_of(items),
         filtres=filtres,
         filtre_errors=errors,
+        filtre_labels=FILTRE_LABELS,
         suivante=suivante,
         premiere=f"/activites?{filtres_qs}" if state.query("apres") else None,
         export_qs=filtres_qs,
         lieux=_lieux_par_id(),
-        lieux_choix=[(lieu.id, lieu.nom) for lieu in account.profile.lieux],
+        lieux_choix=[(lieu.id, lieu.nom) for lieu in me.lieux],
         thematiques_choix=vocab.THEMATIQUES.choices() + vocab.THEMATIQUES_DEMARCHE.choices(),
     )
+
+
+def query_cursor() -> str | None:
+    return current().query("apres")[:600] or None
 
 
 def people_of(activites: list[Activite]) -> dict[str, Any]:
@@ -434,15 +368,7 @@ def people_of(activites: list[Activite]) -> dict[str, Any]:
     ids = {i for a in activites for i in a.data.beneficiaires_lies()}
     if not ids:
         return {}
-    mediateur_id = _account().profile.mediateur.id
-    return current().container.beneficiaries.names(mediateur_id, ids)
-
-
-def _int(value: str) -> int | None:
-    try:
-        return int(value)
-    except ValueError:
-        return None
+    return current().container.beneficiaries.names(mediateur_id(), ids)
 
 
 # --- back from "Créer un bénéficiaire" -----------------------------------------------------------
@@ -480,7 +406,7 @@ def activite_reprendre() -> Response:
         valeurs[name] = [str(v) for v in champs.get(name, [])]
     nouveau = state.query("beneficiaire")
     if looks_like_id(nouveau):
-        person = state.container.beneficiaries.get(_account().profile.mediateur.id, nouveau)
+        person = state.container.beneficiaries.get(mediateur_id(), nouveau)
         if type_ == "collectif":
             valeurs["participants_ids"] = [*valeurs["participants_ids"], person.id]
         else:
@@ -494,7 +420,7 @@ def activite_reprendre() -> Response:
         str(valeurs.get("jeton") or new_secret()),
         {},
         _communes_for(valeurs),
-        version=_int(str(valeurs.get("version", ""))),
+        version=version_or_none(str(valeurs.get("version") or "")),
         annuler=f"/activites/{activite_id}" if activite_id else "/activites",
     )
     return _show_form(form_state)

@@ -15,14 +15,15 @@ from chalice import Blueprint, Response
 from chalicelib.domain import vocab
 from chalicelib.domain.activites import Activite
 from chalicelib.domain.beneficiaires import Beneficiaire, format_phone
-from chalicelib.domain.errors import Conflict, ValidationFailed
-from chalicelib.services.activites import NotesNeedConfirmation
+from chalicelib.domain.errors import Conflict, NotesNeedConfirmation, ValidationFailed
 from chalicelib.services.beneficiaires import SORTS, Liste
-from chalicelib.web import beneficiaires_form, svg
+from chalicelib.web import svg
+from chalicelib.web.beneficiaires import form as beneficiaires_form
 from chalicelib.web.communes_field import CommuneChoice, for_insee
-from chalicelib.web.context import current
+from chalicelib.web.context import current, mediateur_id
 from chalicelib.web.http import redirect
 from chalicelib.web.pages_common import FLASH, render_page
+from chalicelib.web.params import form_version, page_number, search_text
 from chalicelib.web.routing import page
 
 bp = Blueprint(__name__)
@@ -39,7 +40,6 @@ FLASH.update(
 )
 
 SEARCH_LIMIT = 50  # matches shown at once; more means the search should be more precise
-MAX_QUERY = 200
 # Sort links of the list: slug -> (column label, aria-sort of that column when it is current).
 TRIS = {
     "nom": ("Nom", "ascending"),
@@ -52,14 +52,8 @@ DEPUIS_ACTIVITE = "activite"
 RETOUR_ACTIVITE = "/activites/reprendre"
 
 
-def _mediateur_id() -> str:
-    account = current().account
-    assert account is not None  # guaranteed by @page(auth=True)
-    return account.profile.mediateur.id
-
-
 def _own(beneficiaire_id: str) -> Beneficiaire:
-    return current().container.beneficiaries.get(_mediateur_id(), beneficiaire_id)
+    return current().container.beneficiaries.get(mediateur_id(), beneficiaire_id)
 
 
 # --- the list ----------------------------------------------------------------------------------
@@ -72,10 +66,6 @@ def _url(**params: str | int | None) -> str:
 
 def _tri_url(tri: str, **params: str | int | None) -> str:
     return _url(tri=None if tri == "nom" else tri, **params)
-
-
-def _page_number(raw: str) -> int:
-    return int(raw) if raw.isdecimal() and raw.isascii() and len(raw) < 7 else 1
 
 
 @dataclass
@@ -105,18 +95,18 @@ def _pagination(tri: str, liste: Liste, apres: str | None) -> Pagination:
 def beneficiaires_liste() -> Response:
     state = current()
     service = state.container.beneficiaries
-    q = " ".join(state.query("q").split())[:MAX_QUERY]
+    q, _ = search_text(state.query("q"))  # the page searches with what fits
     tri = state.query("tri") if state.query("tri") in SORTS else "nom"
     pagination = Pagination()
     plus = False
     if q:
-        liste = service.search(_mediateur_id(), q, limit=SEARCH_LIMIT + 1)
+        liste = service.search(mediateur_id(), q, limit=SEARCH_LIMIT + 1)
         plus = len(liste.items) > SEARCH_LIMIT
         items = liste.items[:SEARCH_LIMIT]
     else:
         apres = state.query("apres").strip() or None
         liste = service.list(
-            _mediateur_id(), tri, cursor=apres, page=_page_number(state.query("page"))
+            mediateur_id(), tri, cursor=apres, page=page_number(state.query("page")) or 1
         )
         items = liste.items
         pagination = _pagination(tri, liste, apres)
@@ -184,8 +174,8 @@ def _posted(action: str, **extra: Any) -> tuple[FormState, Any]:
     """The posted form: its state to show it again, and the parsed input."""
     state = current()
     c = state.container
-    data, errors, commune = beneficiaires_form.parse(state.form, c.communes())
-    valeurs = beneficiaires_form.form_values(state.form, c.today())
+    data, errors, commune = beneficiaires_form.parse(state.form, c.communes)
+    valeurs = beneficiaires_form.form_values(state.form, c.calendar.today())
     return FormState(action, valeurs, commune, errors, depuis=_depuis(), **extra), data
 
 
@@ -205,12 +195,9 @@ def beneficiaire_nouveau() -> Response:
 @page(bp, "/beneficiaires/nouveau", methods=("POST",))
 def beneficiaire_nouveau_post() -> Response:
     form, data = _posted("/beneficiaires/nouveau")
-    service = current().container.beneficiaries
+    read_errors, form.errors = form.errors, {}
     try:
-        if form.errors:
-            service.check(data)  # the rules too: every mistake in one round trip
-            return _show_form(form, status=400)
-        created = service.create(_mediateur_id(), data)
+        created = current().container.beneficiaries.create(mediateur_id(), data, read_errors)
     except ValidationFailed as exc:
         return _failed(form, exc)
     if form.depuis:
@@ -224,8 +211,8 @@ def beneficiaire_modifier(beneficiaire_id: str) -> Response:
     c = current().container
     form = FormState(
         f"/beneficiaires/{b.id}/modifier",
-        beneficiaires_form.values_of(b, c.today()),
-        for_insee(c.communes(), b.data.commune_insee or ""),
+        beneficiaires_form.values_of(b, c.calendar.today()),
+        for_insee(c.communes, b.data.commune_insee or ""),
         beneficiaire=b,
         version=b.version,
     )
@@ -235,14 +222,11 @@ def beneficiaire_modifier(beneficiaire_id: str) -> Response:
 @page(bp, "/beneficiaires/{beneficiaire_id}/modifier", methods=("POST",))
 def beneficiaire_modifier_post(beneficiaire_id: str) -> Response:
     b = _own(beneficiaire_id)
-    version = _int(current().form.get("version"))
+    version = form_version()
     form, data = _posted(f"/beneficiaires/{b.id}/modifier", beneficiaire=b, version=version)
-    service = current().container.beneficiaries
+    read_errors, form.errors = form.errors, {}
     try:
-        if form.errors:
-            service.check(data)
-            return _show_form(form, status=400)
-        service.modify(b.mediateur_id, b.id, data, version if version is not None else -1)
+        current().container.beneficiaries.modify(b.mediateur_id, b.id, data, version, read_errors)
     except ValidationFailed as exc:
         return _failed(form, exc)
     except Conflict:
@@ -251,11 +235,6 @@ def beneficiaire_modifier_post(beneficiaire_id: str) -> Response:
         form.version = _own(beneficiaire_id).version
         return _show_form(form, status=409)
     return redirect(f"/beneficiaires/{b.id}?message=beneficiaire_modifie")
-
-
-def _int(value: str) -> int | None:
-    value = value.strip()
-    return int(value) if value.isdecimal() and value.isascii() and len(value) < 12 else None
 
 
 # --- profile -----------------------------------------------------------------------------------
@@ -271,11 +250,11 @@ def _thematique_label(slug: str) -> str:
 @page(bp, "/beneficiaires/{beneficiaire_id}")
 def beneficiaire_profil(beneficiaire_id: str) -> Response:
     c = current().container
-    profil = c.beneficiaries.profile(_mediateur_id(), beneficiaire_id)
-    b = profil.beneficiaire
-    commune = c.communes().get(b.data.commune_insee) if b.data.commune_insee else None
+    fiche = c.beneficiaries.fiche(mediateur_id(), beneficiaire_id)
+    b = fiche.beneficiaire
+    commune = c.communes.get(b.data.commune_insee) if b.data.commune_insee else None
     activites: list[Activite] = sorted(
-        profil.activites, key=lambda a: (a.date, a.cree_le), reverse=True
+        fiche.activites, key=lambda a: (a.date, a.cree_le), reverse=True
     )
     return render_page(
         "beneficiaires/profil.html",
@@ -284,11 +263,11 @@ def beneficiaire_profil(beneficiaire_id: str) -> Response:
         telephone=format_phone(b.data.telephone) if b.data.telephone else "",
         commune_libelle=commune.libelle if commune else "",
         activites=activites,
-        thematiques=[(_thematique_label(slug), n) for slug, n in profil.thematiques],
-        autonomie_svg=svg.autonomy_chart(profil.autonomie, chart_id="graphique-autonomie"),
+        thematiques=[(_thematique_label(slug), n) for slug, n in fiche.thematiques],
+        autonomie_svg=svg.autonomy_chart(fiche.autonomie, chart_id="graphique-autonomie"),
         autonomie=[
             (day, vocab.AUTONOMIE.label(level))
-            for day, level in profil.autonomie
+            for day, level in fiche.autonomie
             if level in vocab.AUTONOMIE
         ],
     )

@@ -18,7 +18,7 @@ from chalicelib.web import communes_field
 from chalicelib.web.communes_field import CommuneChoice
 
 if TYPE_CHECKING:
-    from chalicelib.referentiel.communes import CommuneIndex
+    from chalicelib.domain.communes import CommuneReference
     from chalicelib.web.http import FormData
 
 AUTRE_DUREE = "autre"
@@ -35,7 +35,6 @@ BREAKDOWNS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 MULTI_FIELDS = ("materiel", "thematiques", "thematiques_demarche", "participants_ids")
-COMMUNE_PICKERS = ("commune_insee", "anonyme_commune_insee")
 ANONYME_FIELDS = ("genre", "tranche_age", "statut")
 PERSON_TEXT_FIELDS = (
     "beneficiaire_id",
@@ -214,7 +213,7 @@ def _duree_autre(heures: str, minutes: str, errors: dict[str, str]) -> int | Non
 def _commune(
     form: FormData,
     name: str,
-    communes: CommuneIndex,
+    communes: CommuneReference,
     errors: dict[str, str],
     needed: bool,
 ) -> CommuneChoice:
@@ -284,10 +283,11 @@ def _notes(form: FormData) -> str:
 
 
 def parse(
-    form: FormData, type: str, communes: CommuneIndex
+    form: FormData, type: str, communes: CommuneReference
 ) -> tuple[ActiviteInput, dict[str, str], dict[str, CommuneChoice]]:
-    """The posted form as an `ActiviteInput`, the errors met while reading it (keyed by form
-    element id) and the two commune pickers as resolved (to re-render them)."""
+    """The posted form as an `ActiviteInput`, the errors met while reading it (keyed like the
+    rules' errors, see `domain_key`) and the two commune pickers as resolved (to re-render
+    them)."""
     errors: dict[str, str] = {}
     canal = _text(form, "canal")
     lieu_commune = _commune(
@@ -316,7 +316,11 @@ def parse(
     if type == "collectif":
         values.update(_collectif(form, errors))
     choices = {"commune_insee": lieu_commune, "anonyme_commune_insee": anonyme_commune}
-    return ActiviteInput(type=type, **values), errors, choices
+    return (
+        ActiviteInput(type=type, **values),
+        {domain_key(k): m for k, m in errors.items()},
+        choices,
+    )
 
 
 def form_values(form: FormData) -> dict[str, Any]:
@@ -324,6 +328,22 @@ def form_values(form: FormData) -> dict[str, Any]:
     values: dict[str, Any] = {name: form.get(name) for name in SINGLE_FIELDS if name in form}
     values.update({name: form.getlist(name) for name in MULTI_FIELDS})
     return values
+
+
+def domain_key(form_name: str) -> str:
+    """The rules' key of a form element ("anonyme_genre" -> "anonyme.genre",
+    "participants_anonymes_genres_feminin" -> "participants_anonymes.genres.feminin"): what
+    the form could not read joins the rules' errors under the same key (the reverse of
+    `error_anchor`)."""
+    if form_name.startswith("anonyme_"):
+        return "anonyme." + form_name.removeprefix("anonyme_")
+    if form_name.startswith(PA + "_"):
+        rest = form_name.removeprefix(PA + "_")
+        for group, _ in BREAKDOWNS:
+            if rest.startswith(group + "_"):
+                return f"{PA}.{group}.{rest.removeprefix(group + '_')}"
+        return f"{PA}.{rest}"
+    return form_name
 
 
 def error_anchor(domain_key: str) -> str:

@@ -21,7 +21,7 @@ from chalicelib.web import communes_field
 from chalicelib.web.communes_field import CommuneChoice
 
 if TYPE_CHECKING:
-    from chalicelib.referentiel.communes import CommuneIndex
+    from chalicelib.domain.communes import CommuneReference
     from chalicelib.web.http import FormData
 
 ERREUR_ANNEE = "Saisissez l'année de naissance en chiffres, par exemple 1975."
@@ -85,7 +85,7 @@ def _notes(form: FormData) -> str:
 
 
 def parse(
-    form: FormData, communes: CommuneIndex
+    form: FormData, communes: CommuneReference
 ) -> tuple[BeneficiaireInput, dict[str, str], CommuneChoice]:
     """The posted form as a `BeneficiaireInput`, the errors met while reading it (keyed by form
     element id) and the commune picker as resolved (to show it again)."""

@@ -1,0 +1,1 @@
+"""Mes activités: the pages, the form translation and the JSON API."""

@@ -1,0 +1,1 @@
+"""Mes bénéficiaires: the pages, the form translation and the JSON API."""
