@@ -50,11 +50,11 @@ def quiet() -> None:
 
 
 def _form_fields(browser: Any) -> dict[str, Any]:
-    from tests.web.test_activites import _form
+    from tests.support.forms import activity_form
 
     page = browser.get("/activites/nouvelle/individuel")
     assert page.status == 200, page.status
-    fields: dict[str, Any] = dict(_form(page).fields)
+    fields: dict[str, Any] = dict(activity_form(page).fields)
     fields.update({"duree": "45", "canal": "lieu_activite", "thematiques": ["email", "sante"]})
     fields.update({"materiel": ["ordinateur"], "autonomie": "partiellement_autonome"})
     return fields

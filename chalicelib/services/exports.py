@@ -31,8 +31,8 @@ from chalicelib.domain.exports import (
 )
 from chalicelib.domain.ids import looks_like_id, new_id
 from chalicelib.domain.mediateurs import ROLE_GESTIONNAIRE, Mediateur
+from chalicelib.domain.recherche import MAX_QUERY_LENGTH
 
-MAX_QUERY = 200
 TROP_D_EXPORTS = (
     "Vous avez déjà {n} exports en préparation : attendez qu'ils soient prêts avant d'en"
     " demander un autre."
@@ -112,8 +112,8 @@ class ExportService:
         ):
             if value not in allowed:
                 errors[name] = CHOIX_INVALIDE
-        if len(req.q) > MAX_QUERY:
-            errors["filters.q"] = f"La recherche doit faire {MAX_QUERY} caractères au plus."
+        if len(req.q) > MAX_QUERY_LENGTH:
+            errors["filters.q"] = f"La recherche doit faire {MAX_QUERY_LENGTH} caractères au plus."
         if req.scope == "structure":
             if not is_gestionnaire(mediateur):
                 raise Forbidden(mediateur.id)

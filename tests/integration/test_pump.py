@@ -554,12 +554,13 @@ def test_given_an_app_when_its_pumps_are_built_and_run_then_writes_and_messages_
 
     sources = {t.pump.source.function: t.pump.source for t in threads}
     assert set(sources) == {STREAM_FUNCTION, QUEUE_FUNCTION}
-    assert isinstance(sources[STREAM_FUNCTION], StreamSource)
-    assert sources[STREAM_FUNCTION].table_name == table.name
-    assert sources[STREAM_FUNCTION].batch_size == 4
-    assert isinstance(sources[QUEUE_FUNCTION], QueueSource)
-    assert sources[QUEUE_FUNCTION].queue_url == url
-    assert sources[QUEUE_FUNCTION].batch_size == 3
+    stream, queued = sources[STREAM_FUNCTION], sources[QUEUE_FUNCTION]
+    assert isinstance(stream, StreamSource)
+    assert stream.table_name == table.name
+    assert stream.batch_size == 4
+    assert isinstance(queued, QueueSource)
+    assert queued.queue_url == url
+    assert queued.batch_size == 3
 
     for thread in threads:
         thread.start()

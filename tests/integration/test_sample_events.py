@@ -11,6 +11,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import bootstrap
+from chalicelib.stats.ports import Owner
 from tests.conftest import ROOT, Stack
 
 EVENTS = Path(ROOT) / "events"
@@ -26,7 +27,7 @@ def image(event: dict[str, Any], which: str) -> dict[str, Any]:
 
 
 def month_total(month: str) -> int:
-    bucket, _ = bootstrap.get()._stats_store.bucket(MEDIATEUR, month)
+    bucket, _ = bootstrap.get().stats_store.bucket(Owner.mediateur(MEDIATEUR), month)
     return sum(combo.counters.get("n", 0) for combo in bucket.values())
 
 

@@ -1,8 +1,8 @@
 """`python -m chalicelib.stats verify`: the aggregates recomputed from the activities, the drift
 reported per mediator and month, repaired on request; and the daily scheduled check.
 
-Each test works with its own mediator (see `test_stats_exactness.new_world`): activities are
-written through the real service, their stream records delivered to the real projector.
+Each test works with its own mediator (see `tests/support/stats.py`, `new_world`): activities
+are written through the real service, their stream records delivered to the real projector.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ import pytest
 
 from chalicelib.stats.aggregation import Selection
 from chalicelib.stats.handlers import daily_verification
-from chalicelib.stats.verify import Difference, verify
+from chalicelib.stats.ports import Owner
+from chalicelib.stats.verify import Difference, Report
 from chalicelib.store.stats import NewcomersItem
 from tests.conftest import ROOT, Stack, app_env
-from tests.integration.test_stats_exactness import (
+from tests.support.stats import (
     YEAR,
     StreamTail,
     World,
@@ -49,12 +50,18 @@ def world(app_setup: Any, tail: StreamTail) -> World:
 
 def corrupt(world: World, month: str, counter: str, delta: int) -> str:
     """Write a wrong counter through the store, as a buggy projector would. Returns its key."""
-    store = world.container._stats_store
-    bucket, version = store.bucket(world.mediateur_id, month)
+    store = world.container.stats_store
+    bucket, version = store.bucket(world.owner, month)
     key = sorted(bucket)[0]
     bucket[key].counters[counter] += delta
-    store.save_bucket(world.mediateur_id, month, bucket, version)
+    store.save_bucket(world.owner, month, bucket, version)
     return key
+
+
+def verify(world: World, repair: bool) -> Report:
+    """The verification of this world's mediator (and their structure, if any)."""
+    report: Report = world.container.verifier.verify([world.mediateur_id], repair)
+    return report
 
 
 def run_cli(aws: Stack, issuer: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -74,7 +81,7 @@ def run_cli(aws: Stack, issuer: str, *args: str) -> subprocess.CompletedProcess[
 
 
 def test_given_the_pipeline_ran_when_verified_then_no_drift(world: World) -> None:
-    report = verify(world.container, [world.mediateur_id], repair=False)
+    report = verify(world, repair=False)
 
     assert report.ok
     assert (report.mediateurs, report.months) == (1, 2)
@@ -87,22 +94,22 @@ def test_given_the_pipeline_ran_when_verified_then_no_drift(world: World) -> Non
 def test_given_a_wrong_counter_then_it_is_reported_and_repaired_on_request(world: World) -> None:
     key = corrupt(world, f"{YEAR}-01", "th:email", 5)
 
-    report = verify(world.container, [world.mediateur_id], repair=False)
+    report = verify(world, repair=False)
 
     [drift] = report.drifts
-    assert (drift.mediateur_id, drift.month, drift.repaired) == (
-        world.mediateur_id,
+    assert (drift.owner, drift.month, drift.repaired) == (
+        Owner.mediateur(world.mediateur_id),
         f"{YEAR}-01",
         False,
     )
     assert drift.differences == [Difference(f"{key} th:email", 2, 7)]  # two in January
     assert f"  {key} th:email: attendu 2, enregistré 7" in report.lines()
-    assert not verify(world.container, [world.mediateur_id], repair=False).ok  # nothing changed
+    assert not verify(world, repair=False).ok  # nothing changed
 
-    repaired = verify(world.container, [world.mediateur_id], repair=True)
+    repaired = verify(world, repair=True)
 
     assert [d.repaired for d in repaired.drifts] == [True]
-    assert verify(world.container, [world.mediateur_id], repair=False).ok
+    assert verify(world, repair=False).ok
     world.assert_exact([Selection()])
 
 
@@ -112,13 +119,13 @@ def test_given_a_lost_stream_record_then_the_missing_month_is_reported_and_rebui
     world.create(individuel(world, 2, beneficiaire_id=world.people[2]))
     world.collect()  # ...and never delivered
 
-    report = verify(world.container, [world.mediateur_id], repair=True)
+    report = verify(world, repair=True)
 
     [drift] = report.drifts
     assert drift.month == f"{YEAR}-02"
     assert Difference(f"individuel|lieu_activite|{world.lieux[0]} n", 1, 0) in drift.differences
     assert any(d.counter.endswith(" suivis") for d in drift.differences)
-    assert verify(world.container, [world.mediateur_id], repair=False).ok
+    assert verify(world, repair=False).ok
     world.assert_exact([Selection()])
 
 
@@ -129,10 +136,10 @@ def test_given_a_deleted_activity_whose_record_was_lost_then_its_bucket_is_empti
     world.delete(march.id)
     world.collect()  # lost
 
-    report = verify(world.container, [world.mediateur_id], repair=True)
+    report = verify(world, repair=True)
 
     assert [d.month for d in report.drifts] == [f"{YEAR}-03"]
-    assert verify(world.container, [world.mediateur_id], repair=False).ok
+    assert verify(world, repair=False).ok
     assert world.stored_bucket(f"{YEAR}-03") == {}
 
 
@@ -144,12 +151,12 @@ def test_given_a_newcomer_filed_under_the_wrong_month_then_reported_and_refreshe
         actions=[NewcomersItem.ids[person].remove()]
     )
 
-    report = verify(world.container, [world.mediateur_id], repair=True)
+    report = verify(world, repair=True)
 
     [drift] = report.drifts
     assert drift.month == f"{YEAR}-03"
     assert drift.differences == [Difference(f"nouveaux {person}", f"{YEAR}-03-10", "-")]
-    assert verify(world.container, [world.mediateur_id], repair=False).ok
+    assert verify(world, repair=False).ok
     world.assert_exact([Selection()])
 
 
@@ -219,7 +226,7 @@ def test_the_daily_check_repairs_the_mediators_touched_and_counts_the_drift(
     assert sum(drift if isinstance(drift, list) else [drift]) >= 1
     assert summary["ecarts"] >= 1
     assert summary["non_repares"] == 0
-    assert verify(world.container, [world.mediateur_id], repair=False).ok
+    assert verify(world, repair=False).ok
     world.assert_exact([Selection()])
 
 
@@ -237,7 +244,7 @@ def test_the_daily_check_is_wired_as_a_scheduled_lambda(
 
     assert answer["ecarts"] >= 1
     assert answer["non_repares"] == 0
-    assert verify(world.container, [world.mediateur_id], repair=False).ok
+    assert verify(world, repair=False).ok
 
 
 def test_a_container_notes_a_mediator_once_a_day_and_again_the_next_day(
@@ -247,7 +254,7 @@ def test_a_container_notes_a_mediator_once_a_day_and_again_the_next_day(
 
     from chalicelib.store.stats import DynamoStatsStore, TouchedItem
 
-    store, day = DynamoStatsStore(), date(YEAR, 6, 2)
+    store, day = DynamoStatsStore(world.container.db), date(YEAR, 6, 2)
     store.touch([world.mediateur_id], day)
     assert world.mediateur_id in store.touched(day)
 

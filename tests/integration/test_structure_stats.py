@@ -2,7 +2,7 @@
 
 The projector keeps, beside each mediator's month buckets, one bucket per (structure, month):
 the sum of its members' buckets, recomputed from them under the same version rule. The
-beneficiaries' counters refresh files the structure's newcomers. A mediator who signs in with
+newcomers' refresh (`stats.nouveaux`) files the structure's newcomers. A mediator who signs in with
 another SIRET takes their statistics along. Everything runs on moto with the real stream records.
 """
 
@@ -11,12 +11,13 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from chalicelib.domain.activites import ActiviteInput, ParticipantsAnonymes
+from chalicelib.domain.dates import Calendar, Periode
 from chalicelib.stats.aggregation import (
     Bucket,
     Selection,
@@ -25,16 +26,18 @@ from chalicelib.stats.aggregation import (
     structure_bucket,
 )
 from chalicelib.stats.handlers import daily_verification
-from chalicelib.stats.service import Periode, StatsService
-from chalicelib.stats.verify import verify
+from chalicelib.stats.ports import Owner
+from chalicelib.stats.service import StatsService
+from chalicelib.stats.verify import Report
 from tests.conftest import Stack
-from tests.integration.test_stats_exactness import (
+from tests.support.stats import (
     YEAR,
     Delivery,
     FlakyStatsStore,
     StreamTail,
     World,
     direct_figures,
+    flaky_projector,
     individuel,
     new_siret,
     new_world,
@@ -56,12 +59,15 @@ def container(app_setup: Any) -> Any:
     return bootstrap.get()
 
 
+def verify(container: Any, ids: list[str], repair: bool) -> Report:
+    """The verification of these mediators and their structures."""
+    report: Report = container.verifier.verify(ids, repair)
+    return report
+
+
 def project(worlds: Iterable[World], seed: int = 7) -> None:
     """Deliver every pending record of these mediators, chaotically (duplicates, retries,
     throttled writes, shards interleaved)."""
-    from chalicelib.stats.projector import Projector
-    from chalicelib.store.stats import MonthReader
-
     worlds = list(worlds)
     records = []
     for w in worlds:
@@ -70,8 +76,8 @@ def project(worlds: Iterable[World], seed: int = 7) -> None:
         w.pending = []
     c = worlds[0].container
     rnd = random.Random(seed)
-    flaky = FlakyStatsStore(c._stats_store, rnd, p=0.2, crash=0.1, budget=8)
-    Delivery(Projector(flaky, MonthReader(c._activity_store), today=c.today), rnd).run(records)
+    flaky = FlakyStatsStore(c.stats_store, rnd, p=0.2, crash=0.1, budget=8)
+    Delivery(flaky_projector(c, flaky), rnd).run(records)
 
 
 def scenario(world: World, shift: int = 0) -> None:
@@ -104,15 +110,15 @@ def expected_bucket(worlds: Iterable[World], month: str) -> dict[str, Any]:
 
 
 def assert_structure(container: Any, siret: str, worlds: list[World]) -> None:
-    store = container._stats_store
-    kept = store.structure_buckets(siret, MONTHS)
+    store = container.stats_store
+    kept = store.buckets(Owner.structure(siret), MONTHS)
     for month in MONTHS:
         got = bucket_to_map(kept[month][0]) if month in kept else {}
         assert got == expected_bucket(worlds, month), month
     union: dict[str, date] = {}
     for w in worlds:
-        union.update(store.newcomers(w.mediateur_id, MONTHS))
-    assert store.structure_newcomers(siret, MONTHS) == union
+        union.update(store.newcomers(w.owner, MONTHS))
+    assert store.newcomers(Owner.structure(siret), MONTHS) == union
     assert store.members(siret) == {w.mediateur_id for w in worlds}
 
 
@@ -159,28 +165,22 @@ def test_a_structures_buckets_are_the_sum_of_its_mediators_and_its_figures_exact
 
 
 class CountingReader:
-    """The stats store, counting the items each read asks for."""
+    """The stats store, counting the items each read asks for, by read and owner."""
 
     def __init__(self, real: Any) -> None:
         self.real = real
-        self.items: dict[str, int] = {}
+        self.items: dict[tuple[str, Owner], int] = {}
 
-    def _count(self, name: str, months: Iterable[str]) -> list[str]:
+    def _count(self, name: str, owner: Owner, months: Iterable[str]) -> list[str]:
         months = list(months)
-        self.items[name] = self.items.get(name, 0) + len(months)
+        self.items[(name, owner)] = self.items.get((name, owner), 0) + len(months)
         return months
 
-    def buckets(self, mediateur_id: str, months: Iterable[str]) -> Any:
-        return self.real.buckets(mediateur_id, self._count("buckets", months))
+    def buckets(self, owner: Owner, months: Iterable[str]) -> Any:
+        return self.real.buckets(owner, self._count("buckets", owner, months))
 
-    def newcomers(self, mediateur_id: str, months: Iterable[str]) -> Any:
-        return self.real.newcomers(mediateur_id, self._count("newcomers", months))
-
-    def structure_buckets(self, siret: str, months: Iterable[str]) -> Any:
-        return self.real.structure_buckets(siret, self._count("structure_buckets", months))
-
-    def structure_newcomers(self, siret: str, months: Iterable[str]) -> Any:
-        return self.real.structure_newcomers(siret, self._count("structure_newcomers", months))
+    def newcomers(self, owner: Owner, months: Iterable[str]) -> Any:
+        return self.real.newcomers(owner, self._count("newcomers", owner, months))
 
 
 def test_a_structures_year_reads_12_buckets_and_12_newcomer_items_whatever_its_size(
@@ -191,21 +191,24 @@ def test_a_structures_year_reads_12_buckets_and_12_newcomer_items_whatever_its_s
     for world in members:
         world.create(individuel(world, 5, beneficiaire_id=world.people[0]))
     project(members)
-    counting = CountingReader(container._stats_store)
+    counting = CountingReader(container.stats_store)
+    # Noon in Paris on 1 June of the following year: today and the latest allowed date alike.
+    calendar = Calendar(lambda: datetime(YEAR + 1, 6, 1, 10, tzinfo=UTC))
+    assert calendar.today() == calendar.latest_allowed() == date(YEAR + 1, 6, 1)
     service = StatsService(
         counting,
-        container._activity_store,
-        communes=container.communes,
-        today=lambda: date(YEAR + 1, 6, 1),
-        latest_allowed=lambda: date(YEAR + 1, 6, 1),
-        structure=container.accounts.structure_profiles,
+        container.activity_store,
+        container.communes,
+        calendar,
+        structures=container.accounts,
     )
 
     figures_ = service.structure_figures(siret, WHOLE_YEAR)
 
     assert figures_["accompagnements"]["total"] == 4
     assert figures_["beneficiaires"]["nouveaux"] == 4
-    assert counting.items == {"structure_buckets": 12, "structure_newcomers": 12}
+    structure = Owner.structure(siret)
+    assert counting.items == {("buckets", structure): 12, ("newcomers", structure): 12}
 
 
 # --- moving ------------------------------------------------------------------------------------
@@ -234,7 +237,7 @@ def test_a_mediator_who_signs_in_with_another_siret_takes_their_statistics_along
     sign_in_again(mover, None)  # no structure any more
 
     assert_structure(container, after, [newcomer])
-    assert container._stats_store.structure_of(mover.mediateur_id) is None
+    assert container.stats_store.structure_of(mover.mediateur_id) is None
     assert verify(container, [mover.mediateur_id, stayer.mediateur_id], repair=False).ok
 
 
@@ -249,16 +252,16 @@ def test_verify_reports_and_repairs_a_structures_drift(container: Any, tail: Str
     project([alice, bob])
     ids = [alice.mediateur_id, bob.mediateur_id]
     assert verify(container, ids, repair=False).ok
-    store = container._stats_store
+    store, structure = container.stats_store, Owner.structure(siret)
     # a wrong counter in a structure bucket
-    bucket, version = store.structure_bucket(siret, f"{YEAR}-02")
+    bucket, version = store.bucket(structure, f"{YEAR}-02")
     key = sorted(bucket)[0]
     bucket[key].counters["n"] += 5
-    store.save_structure_bucket(siret, f"{YEAR}-02", bucket, version)
+    store.save_bucket(structure, f"{YEAR}-02", bucket, version)
     # a newcomer missing from the structure's list
-    newcomers = store.newcomer_months("STR#" + siret)
+    newcomers = store.newcomer_months(structure)
     month, people = sorted(newcomers.items())[0]
-    store.set_structure_newcomers(siret, month, dict(sorted(people.items())[1:]))
+    store.set_newcomers(structure, month, dict(sorted(people.items())[1:]))
 
     report = verify(container, ids, repair=False)
 
@@ -281,6 +284,8 @@ def test_verify_reports_and_repairs_a_structures_drift(container: Any, tail: Str
 def test_a_move_that_stopped_midway_is_finished_by_the_daily_verification(
     container: Any, tail: StreamTail
 ) -> None:
+    from chalicelib.store.accounts import DynamoAccountStore
+
     before, after = new_siret(), new_siret()
     mover = new_world(container, tail, before)
     scenario(mover)
@@ -288,10 +293,10 @@ def test_a_move_that_stopped_midway_is_finished_by_the_daily_verification(
     # The sign-in saved the new SIRET and moved the membership, then its Lambda timed out:
     # the structures' buckets and newcomers were not recomputed.
     assert mover.identity is not None
-    container._stats_store.touch([mover.mediateur_id], container.today())
-    container._stats_store.set_structure(mover.mediateur_id, before, after)
+    container.stats_store.touch([mover.mediateur_id], container.calendar.today())
+    container.stats_store.set_structure(mover.mediateur_id, before, after)
     profile = replace(mover.profile.mediateur, siret=after)
-    container.accounts._store.save_sign_in(profile)
+    DynamoAccountStore(container.db).save_sign_in(profile)  # the profile, under the service
     mover.profile = container.accounts.account(mover.mediateur_id).profile
     assert not verify(container, [mover.mediateur_id], repair=False).ok
 
@@ -326,7 +331,7 @@ def test_a_structure_whose_people_do_not_fit_one_item_keeps_them_in_parts(
 
     assert parts() == [f"M#{YEAR}-01#{n}" for n in (1, 2, 3)]  # six people, two per part
     assert_structure(container, siret, [alice, bob])
-    assert container._stats_store.structure_months(siret) == [f"{YEAR}-01"]
+    assert container.stats_store.months_with_buckets(Owner.structure(siret)) == [f"{YEAR}-01"]
 
     for activity_id in sorted(bob.activities)[1:]:
         bob.delete(activity_id)

@@ -1,13 +1,15 @@
 """The stream projector, in memory, over thousands of random histories (SPEC §5, ARCHITECTURE §4).
 
 The integration test `tests/integration/test_stats_exactness.py` drives the same projector with
-the *real* records of moto's stream (a dozen examples in CI: each costs about 100 AWS calls).
-Here the table, its stream and the statistics store are in memory, so hypothesis can try
-thousands of histories in seconds: random creates / edits (moving an activity to another month,
-lieu, canal or type) / deletes across several mediators, turned into stream records shaped like
-Lambda's (Keys, OldImage, NewImage, SequenceNumber); delivered with duplicates, batches of any
-size, shards interleaved, whole-batch retries after a crash, retries from the failed record
-after a partial failure, and writes landing between a recomputation's read and its save.
+the *real* records of moto's stream, decoded by `store/stream.py` (a dozen examples in CI: each
+costs about 100 AWS calls). Here the table, its stream and the statistics store are in memory
+(the ports of `stats/ports.py`; nothing of `chalicelib.store`, so no pynamodb), so hypothesis
+can try thousands of histories in seconds: random creates / edits (moving an activity to another
+month, lieu, canal or type) / deletes across several mediators, each write turned into the
+stream's `Change` (its sequence number, its mediator, the old and the new image's months);
+delivered with duplicates, batches of any size, shards interleaved, whole-batch retries after a
+crash, retries from the failed record after a partial failure, and writes landing between a
+recomputation's read and its save.
 Mediators also move between structures (their sign-in's `join`), before and during the
 deliveries. At the end every (mediator, month) bucket equals `bucket_of` of that month's
 activities, and every (structure, month) bucket the sum of its current members' recomputations.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -28,55 +30,41 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.activites import Activite, ActiviteInput, ParticipantsAnonymes
+from chalicelib.domain.activites import Activite, ActiviteInput, Filtres, ParticipantsAnonymes
+from chalicelib.domain.dates import Calendar, month_bounds, month_of
 from chalicelib.stats.aggregation import Bucket, bucket_of, bucket_to_map, structure_bucket
-from chalicelib.stats.projector import Projector, month_bounds
-from chalicelib.store.stats import StaleBucket
+from chalicelib.stats.ports import Change, Owner, StaleBucket
+from chalicelib.stats.projector import Projector
 
 EXAMPLES = int(os.environ.get("PROJECTOR_PROPERTY_EXAMPLES", "400"))
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
+CALENDAR = Calendar(lambda: NOW)
 MEDIATORS = ("m1", "m2", "m3")
 STRUCTURES = ("S1", "S2")
 MONTHS = (1, 2, 3)
-Record = dict[str, Any]
-
-
-def image(activity: Activite) -> dict[str, Any]:
-    """The attributes of a stored activity the projector reads (DynamoDB JSON)."""
-    return {
-        "pk": {"S": "MED#" + activity.mediateur_id},
-        "sk": {"S": "ACT#" + activity.id},
-        "kind": {"S": "activite"},
-        "date": {"S": activity.date.isoformat()},
-    }
 
 
 @dataclass
 class Table:
-    """The activities table and its stream, one shard per activity (records of one item stay in
+    """The activities table and its stream, one shard per activity (changes of one item stay in
     order within their shard, as DynamoDB guarantees; shards are independent)."""
 
     items: dict[tuple[str, str], Activite] = field(default_factory=dict)
-    shards: dict[str, list[Record]] = field(default_factory=dict)
+    shards: dict[str, list[Change]] = field(default_factory=dict)
     sequence: int = 0
 
     def write(self, activity: Activite | None, key: tuple[str, str]) -> None:
+        """Store (or delete, None) one activity; its stream record names the months of the old
+        and the new image (an activity moved to another month changes both)."""
         old = self.items.get(key)
         if activity is None:
             self.items.pop(key, None)
         else:
             self.items[key] = activity
         self.sequence += 1
-        body: dict[str, Any] = {
-            "Keys": {"pk": {"S": "MED#" + key[0]}, "sk": {"S": "ACT#" + key[1]}},
-            "SequenceNumber": f"{self.sequence:021d}",
-        }
-        if old is not None:
-            body["OldImage"] = image(old)
-        if activity is not None:
-            body["NewImage"] = image(activity)
-        name = "MODIFY" if old and activity else ("INSERT" if activity else "REMOVE")
-        self.shards.setdefault(key[1], []).append({"eventName": name, "dynamodb": body})
+        months = frozenset(month_of(a.date) for a in (old, activity) if a is not None)
+        change = Change(f"{self.sequence:021d}", key[0], months)
+        self.shards.setdefault(key[1], []).append(change)
 
     def activities(self, mediateur_id: str, du: date, au: date) -> list[Activite]:
         return [
@@ -85,43 +73,61 @@ class Table:
             if m == mediateur_id and du <= a.date <= au
         ]
 
+    def between(
+        self, mediateur_id: str, filtres: Filtres, consistent: bool = False
+    ) -> Iterator[Activite]:
+        """`stats.ports.ActivitiesReader`: always up to date (strongly consistent)."""
+        du, au = filtres.du or date.min, filtres.au or date.max
+        return iter(self.activities(mediateur_id, du, au))
+
 
 @dataclass
 class Stats:
-    """Buckets with versions, failing like DynamoDB under load when asked to; the structures'
-    buckets and memberships beside the mediators'."""
+    """`stats.ports.StatsStore` in memory: buckets with versions, a mediator's and a structure's
+    alike (by `Owner`), failing like DynamoDB under load when asked to; the memberships beside
+    them. Newcomers are not modelled (`stats.nouveaux` files them; tests/integration)."""
 
     rnd: random.Random
     failure_rate: float = 0.0
-    meanwhile: Callable[[str, str], None] | None = None  # runs between a read and its save
-    buckets: dict[tuple[str, str], tuple[Bucket, int]] = field(default_factory=dict)
-    structures: dict[tuple[str, str], tuple[Bucket, int]] = field(default_factory=dict)
+    meanwhile: Callable[[Owner, str], None] | None = None  # runs between a read and its save
+    kept: dict[tuple[Owner, str], tuple[Bucket, int]] = field(default_factory=dict)
     membership: dict[str, str] = field(default_factory=dict)
-    touched: set[str] = field(default_factory=set)
+    formerly: dict[str, set[str]] = field(default_factory=dict)
+    noted: set[str] = field(default_factory=set)
 
-    def bucket(self, mediateur_id: str, month: str) -> tuple[Bucket, int]:
-        return self.buckets.get((mediateur_id, month), (bucket_of([]), 0))
+    # --- buckets ---
 
-    def save_bucket(self, mediateur_id: str, month: str, bucket: Bucket, expected: int) -> None:
-        # The projector has read the bucket and the activities: a write landing now is the
-        # dangerous interleaving (a stale computation must never overwrite a fresher one).
+    def bucket(self, owner: Owner, month: str) -> tuple[Bucket, int]:
+        return self.kept.get((owner, month), (bucket_of([]), 0))
+
+    def buckets(self, owner: Owner, months: Iterable[str]) -> dict[str, tuple[Bucket, int]]:
+        return {m: self.kept[(owner, m)] for m in months if (owner, m) in self.kept}
+
+    def save_bucket(self, owner: Owner, month: str, bucket: Bucket, expected: int) -> None:
+        # The projector has read the bucket and the activities (or the members' buckets): a
+        # write landing now is the dangerous interleaving (a stale computation must never
+        # overwrite a fresher one).
         if self.meanwhile is not None:
-            self.meanwhile(mediateur_id, month)
+            self.meanwhile(owner, month)
         if self.rnd.random() < self.failure_rate:
             raise TimeoutError("throttled")
-        _, version = self.buckets.get((mediateur_id, month), (bucket_of([]), 0))
+        _, version = self.bucket(owner, month)
         if version != expected:
             raise StaleBucket
-        self.buckets[(mediateur_id, month)] = (bucket, version + 1)
+        self.kept[(owner, month)] = (bucket, version + 1)
 
-    def confirm_bucket(self, mediateur_id: str, month: str, expected: int) -> None:
-        bucket, _ = self.bucket(mediateur_id, month)
-        self.save_bucket(mediateur_id, month, bucket, expected)
+    def confirm_bucket(self, owner: Owner, month: str, expected: int) -> None:
+        bucket, _ = self.bucket(owner, month)
+        self.save_bucket(owner, month, bucket, expected)
 
-    def touch(self, mediateur_ids: Iterable[str], day: date) -> None:
-        self.touched.update(mediateur_ids)
+    def member_buckets(self, mediateur_ids: Iterable[str], month: str) -> dict[str, Bucket]:
+        found = {m: self.kept.get((Owner.mediateur(m), month)) for m in mediateur_ids}
+        return {m: kept[0] for m, kept in found.items() if kept is not None}
 
-    # --- structures ---
+    def months_with_buckets(self, owner: Owner) -> list[str]:
+        return sorted(month for o, month in self.kept if o == owner)
+
+    # --- membership ---
 
     def structure_of(self, mediateur_id: str) -> str | None:
         return self.membership.get(mediateur_id)
@@ -129,40 +135,38 @@ class Stats:
     def members(self, siret: str) -> set[str]:
         return {m for m, s in self.membership.items() if s == siret}
 
-    def member_buckets(self, mediateur_ids: Iterable[str], month: str) -> dict[str, Bucket]:
-        return {m: self.buckets[(m, month)][0] for m in mediateur_ids if (m, month) in self.buckets}
-
-    def structure_bucket(self, siret: str, month: str) -> tuple[Bucket, int]:
-        return self.structures.get((siret, month), (bucket_of([]), 0))
-
-    def save_structure_bucket(self, siret: str, month: str, bucket: Bucket, expected: int) -> None:
-        if self.meanwhile is not None:
-            self.meanwhile(siret, month)
-        if self.rnd.random() < self.failure_rate:
-            raise TimeoutError("throttled")
-        _, version = self.structure_bucket(siret, month)
-        if version != expected:
-            raise StaleBucket
-        self.structures[(siret, month)] = (bucket, version + 1)
-
-    def confirm_structure_bucket(self, siret: str, month: str, expected: int) -> None:
-        bucket, _ = self.structure_bucket(siret, month)
-        self.save_structure_bucket(siret, month, bucket, expected)
-
-    def months_with_buckets(self, mediateur_id: str) -> list[str]:
-        return sorted(month for m, month in self.buckets if m == mediateur_id)
-
-    def structure_months(self, siret: str) -> list[str]:
-        return sorted(month for s, month in self.structures if s == siret)
+    def former_structures(self, mediateur_id: str) -> set[str]:
+        return set(self.formerly.get(mediateur_id, ()))
 
     def set_structure(self, mediateur_id: str, before: str | None, after: str | None) -> None:
+        if before:
+            self.formerly.setdefault(mediateur_id, set()).add(before)
         if after:
             self.membership[mediateur_id] = after
         else:
             self.membership.pop(mediateur_id, None)
 
+    # --- newcomers (not modelled) ---
+
+    def newcomers(self, owner: Owner, months: Iterable[str]) -> dict[str, date]:
+        return {}
+
+    def newcomer_months(self, owner: Owner) -> dict[str, dict[str, str]]:
+        return {}
+
+    def set_newcomers(self, owner: Owner, month: str, people: dict[str, str]) -> None:
+        pass
+
     def move_newcomers(self, mediateur_id: str, before: str | None, after: str | None) -> None:
-        pass  # newcomers are the beneficiaries store's (tests/integration)
+        pass
+
+    # --- who changed ---
+
+    def touch(self, mediateur_ids: Iterable[str], day: date) -> None:
+        self.noted.update(mediateur_ids)
+
+    def touched(self, day: date) -> list[str]:
+        return sorted(self.noted)
 
 
 def activity(draw: Any, mediateur_id: str, activity_id: str, version: int) -> Activite:
@@ -212,7 +216,7 @@ class Stream:
     """What the event source mapping has handed out so far, shard by shard. A shard being
     handled by one Lambda (busy) is not handed to another: records of one item stay in order."""
 
-    shards: dict[str, list[Record]]  # the table's, live: writes made meanwhile show up
+    shards: dict[str, list[Change]]  # the table's, live: writes made meanwhile show up
     done: dict[str, int] = field(default_factory=dict)
     busy: set[str] = field(default_factory=set)
 
@@ -239,7 +243,7 @@ def deliver(projector: Projector, stream: Stream, rnd: random.Random) -> None:
             stream.busy.discard(shard)
 
 
-def handled(projector: Projector, batch: list[Record], rnd: random.Random) -> int:
+def handled(projector: Projector, batch: list[Change], rnd: random.Random) -> int:
     """How many records of the batch Lambda considers done after one delivery."""
     if rnd.random() < 0.2:  # delivered once more (at-least-once)
         projector.handle(batch)
@@ -248,7 +252,7 @@ def handled(projector: Projector, batch: list[Record], rnd: random.Random) -> in
         return 0
     failures = projector.handle(batch)
     if failures:  # retried from the failed record
-        sequences = [r["dynamodb"]["SequenceNumber"] for r in batch]
+        sequences = [change.sequence for change in batch]
         return next(i for i, sequence in enumerate(sequences) if sequence in failures)
     return len(batch)
 
@@ -282,7 +286,7 @@ def test_whatever_the_history_and_the_delivery_every_bucket_equals_a_recomputati
     rnd = draw(st.randoms(use_true_random=False))
     table, counter = Table(), [0]
     stats = Stats(rnd)
-    projector = Projector(stats, table, lambda: date(2025, 6, 1), max_attempts=3)
+    projector = Projector(stats, table, CALENDAR, max_attempts=3)
     for mediateur_id, siret in zip(MEDIATORS, ("S1", "S1", "S2"), strict=True):
         projector.join(mediateur_id, siret)
     for _ in range(draw(st.integers(1, 12))):
@@ -295,7 +299,7 @@ def test_whatever_the_history_and_the_delivery_every_bucket_equals_a_recomputati
     stream = Stream(table.shards)
     racing = draw(st.integers(0, 3))
 
-    def meanwhile(owner: str, month: str) -> None:
+    def meanwhile(owner: Owner, month: str) -> None:
         nonlocal racing
         if racing <= 0 or rnd.random() < 0.5:
             return
@@ -303,10 +307,10 @@ def test_whatever_the_history_and_the_delivery_every_bucket_equals_a_recomputati
         stats.meanwhile = None  # the other Lambda's own saves are not raced
         try:
             if rnd.random() < 0.25:
-                move(draw, Projector(stats, table, lambda: date(2025, 6, 1)), stats)
+                move(draw, Projector(stats, table, CALENDAR), stats)
             else:
                 random_write(draw, table, counter)
-            deliver(Projector(stats, table, lambda: date(2025, 6, 1), max_attempts=3), stream, rnd)
+            deliver(Projector(stats, table, CALENDAR, max_attempts=3), stream, rnd)
         finally:
             stats.meanwhile = meanwhile
 
@@ -318,12 +322,12 @@ def test_whatever_the_history_and_the_delivery_every_bucket_equals_a_recomputati
         du, au = month_bounds(key)
         for mediateur_id in MEDIATORS:
             expected = bucket_to_map(bucket_of(table.activities(mediateur_id, du, au)))
-            stored = stats.buckets.get((mediateur_id, key), (bucket_of([]), 0))[0]
+            stored = stats.bucket(Owner.mediateur(mediateur_id), key)[0]
             assert bucket_to_map(stored) == expected, (mediateur_id, key)
         for siret in STRUCTURES:
             members = [m for m in MEDIATORS if stats.membership.get(m) == siret]
             expected = bucket_to_map(
                 structure_bucket(bucket_of(table.activities(m, du, au)) for m in members)
             )
-            stored = stats.structures.get((siret, key), (bucket_of([]), 0))[0]
+            stored = stats.bucket(Owner.structure(siret), key)[0]
             assert bucket_to_map(stored) == expected, (siret, key, members)

@@ -11,12 +11,12 @@ import html
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
-from html.parser import HTMLParser
 from typing import Any
 
 from chalicelib.domain import activites_rules as rules
 from chalicelib.domain import notes as notes_rule
 from tests.conftest import Browser, Page
+from tests.support.forms import activity_form as _form
 
 FieldValue = str | list[str]
 ID = r"[0-9a-z]{26}"
@@ -28,69 +28,6 @@ TYPE_LABELS = {
     "collectif": "Atelier collectif de médiation numérique",
     "demarche": "Aide aux démarches administratives",
 }
-
-
-# --- a browser's view of the activity form ---------------------------------------------------------
-
-
-class _Form(HTMLParser):
-    """The activity form as a browser submits it: its action and its successful controls."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.action = ""
-        self.fields: dict[str, list[str]] = {}
-        self._inside = False
-        self._textarea: str | None = None
-        self._text = ""
-        self._select: str | None = None
-        self._options: list[tuple[str, bool]] = []
-        self.feed(text)
-
-    def _add(self, name: str, value: str) -> None:
-        self.fields.setdefault(name, []).append(value)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        flags = {k for k, _ in attrs}
-        if tag == "form" and "coop-activite" in values.get("class", ""):
-            self._inside, self.action = True, values.get("action", "")
-        if not self._inside or not values.get("name"):
-            if tag == "option" and self._select:
-                self._options.append((values.get("value", ""), "selected" in flags))
-            return
-        name = values["name"]
-        kind = values.get("type", "text")
-        if tag == "input" and kind in ("radio", "checkbox"):
-            if "checked" in flags:
-                self._add(name, values.get("value", "on"))
-        elif tag == "input" and kind not in ("submit", "button"):
-            self._add(name, values.get("value", ""))
-        elif tag == "textarea":
-            self._textarea, self._text = name, ""
-        elif tag == "select":
-            self._select, self._options = name, []
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea is not None:
-            self._text += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._inside = False
-        elif tag == "textarea" and self._textarea is not None:
-            self._add(self._textarea, self._text)
-            self._textarea = None
-        elif tag == "select" and self._select is not None:
-            chosen = [v for v, selected in self._options if selected] or [self._options[0][0]]
-            self._add(self._select, chosen[0])
-            self._select = None
-
-
-def _form(page: Page) -> _Form:
-    form = _Form(page.text)
-    assert form.action, "no activity form on this page"
-    return form
 
 
 def _value(page: Page, name: str) -> FieldValue | None:

@@ -16,11 +16,9 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.domain.mediateurs import ROLE_GESTIONNAIRE
 from chalicelib.stats.__main__ import main as stats_command
-from chalicelib.stats.projector import Projector
-from chalicelib.store.stats import MonthReader
 from infra.fake_proconnect import SECOND_MEDIATOR_EMAIL
 from tests.conftest import Browser, Stack
-from tests.integration.test_stats_exactness import StreamTail
+from tests.support.stats import StreamTail, handle
 
 YEAR = "2024"
 PERIOD = f"du={YEAR}-01-01&au={YEAR}-12-31"
@@ -84,10 +82,9 @@ def record(browser: Browser, **body: Any) -> dict[str, Any]:
 
 def project(tail: StreamTail, *browsers: Browser) -> None:
     """Deliver the mediators' stream records to the projector, as the Lambda would."""
-    c = bootstrap.get()
-    projector = Projector(c._stats_store, MonthReader(c._activity_store), today=c.today)
+    projector = bootstrap.get().projector
     for browser in browsers:
-        assert projector.handle(tail.records(moi(browser)["id"])) == []
+        assert handle(projector, tail.records(moi(browser)["id"])) == []
 
 
 def stats(browser: Browser, path: str = "/api/statistiques") -> dict[str, Any]:
