@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from chalicelib.web.svg import autonomy_chart, bar_chart, level_chart
+from chalicelib.web.svg import autonomy_chart, level_chart, share_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -92,33 +92,16 @@ def test_given_hostile_text_when_charted_then_it_is_escaped_and_ids_stay_valid()
     assert _accessible_name(root).endswith("Tom & Jerry")
 
 
-def test_given_rows_when_drawn_as_bars_then_lengths_follow_the_values() -> None:
-    rows = [("E-mail", 12), ("Bureautique", 3), ("Santé", 0), ("Négatif", -2)]
-    markup = bar_chart(rows, chart_id="thematiques", title="Thématiques", desc="Nombre par thème")
-    root = _parse(markup)
-
-    rects = list(root.iter(f"{SVG}rect"))
-    assert len(rects) == 4
-    widths = [float(r.get("width") or 0) for r in rects]
-    assert widths[0] > widths[1] > widths[2] == widths[3] == 0
-    assert widths[1] == pytest.approx(widths[0] / 4, rel=0.01)
-    assert [r.findtext(f"{SVG}title") for r in rects][:2] == ["E-mail : 12", "Bureautique : 3"]
-    assert {"E-mail", "12", "Bureautique", "3", "Santé", "0"} <= set(_texts(root))
-    viewbox = [float(v) for v in (root.get("viewBox") or "").split()]
-    assert all(float(r.get("x") or 0) + w <= viewbox[2] for r, w in zip(rects, widths, strict=True))
-    assert _accessible_name(root) == "Thématiques Nombre par thème"
-    assert "style=" not in markup
-
-
 def test_given_long_labels_or_big_numbers_when_drawn_then_they_fit_the_view() -> None:
     long_label = "Structure d'insertion professionnelle (France Travail, mission locale…) " * 2
     root = _parse(
-        bar_chart([(long_label, 1_234_567), ("Zéro", 0)], chart_id="b", title="T", width=320)
+        share_chart(
+            [(long_label, 1_234_567, 100.0), ("Zéro", 0, 0.0)], chart_id="b", title="T", width=320
+        )
     )
 
     texts = _texts(root)
     assert any(t.endswith("…") and len(t) < len(long_label) for t in texts)
-    assert "1\u202f234\u202f567" in texts
+    assert "1\u202f234\u202f567 (100,0 %)" in texts
     assert root.find(f"{SVG}rect/{SVG}title") is not None
-    assert bar_chart([], chart_id="vide", title="Rien") == ""
-    assert bar_chart([("Zéro", 0)], chart_id="z", title="Z").count("<rect") == 1
+    assert share_chart([], chart_id="vide", title="Rien") == ""
