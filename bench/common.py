@@ -141,6 +141,8 @@ def app_env(stack: Stack, issuer: str = "", public_url: str = "http://127.0.0.1:
         "OIDC_ISSUER": issuer,
         "OIDC_CLIENT_ID": "coop-local",
         "OIDC_CLIENT_SECRET": "coop-local-secret",
+        "ANONYMOUS_ATTEMPTS_PER_10_MIN": "1000000",  # every request comes from one address
+        "ANONYMOUS_BYTES_PER_10_MIN": str(1 << 40),
     }
 
 

@@ -93,13 +93,13 @@ class Container:
 
     @cached_property
     def sessions(self) -> Sessions:
-        from chalicelib.auth.sessions import SessionPolicy, Sessions
+        from chalicelib.auth.sessions import Quota, SessionPolicy, Sessions
         from chalicelib.store.accounts import DynamoSessionStore
 
-        policy = SessionPolicy(
-            self.settings.session_idle_seconds, self.settings.session_absolute_seconds
-        )
-        return Sessions(DynamoSessionStore(self.db), policy)
+        s = self.settings
+        policy = SessionPolicy(s.session_idle_seconds, s.session_absolute_seconds)
+        quota = Quota(s.anonymous_attempts, s.anonymous_bytes)
+        return Sessions(DynamoSessionStore(self.db), policy, quota)
 
     @cached_property
     def accounts(self) -> AccountService:

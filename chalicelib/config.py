@@ -31,6 +31,11 @@ class Settings:
     session_absolute_seconds: int
     metrics_namespace: str
     service_name: str
+    # What one signed-out client (one IP address) may store per 10 minutes: sign-in attempts,
+    # and the bytes they carry (a form kept across sign-in). Generous for an office behind one
+    # address; the WAF's per-IP rate rule is the outer layer.
+    anonymous_attempts: int = 60
+    anonymous_bytes: int = 1024 * 1024
 
     @property
     def is_local(self) -> bool:
@@ -89,6 +94,8 @@ class Settings:
             session_absolute_seconds=int(env.get("SESSION_ABSOLUTE_SECONDS", str(12 * 3600))),
             metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "Coop"),
             service_name=env.get("POWERTOOLS_SERVICE_NAME", "coop"),
+            anonymous_attempts=int(env.get("ANONYMOUS_ATTEMPTS_PER_10_MIN", "60")),
+            anonymous_bytes=int(env.get("ANONYMOUS_BYTES_PER_10_MIN", str(1024 * 1024))),
         )
         settings.check()
         return settings

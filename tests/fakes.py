@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chalicelib.auth.sessions import LoginAttempt, Session
+from chalicelib.auth.sessions import LoginAttempt, Quota, Session
 
 
 class FakeSessionStore:
@@ -14,6 +14,7 @@ class FakeSessionStore:
     def __init__(self) -> None:
         self.sessions: dict[str, tuple[Session, int]] = {}
         self.attempts: dict[str, LoginAttempt] = {}
+        self.spent: dict[tuple[str, int], tuple[int, int]] = {}  # (client, window) -> (n, bytes)
 
     def put_session(self, session: Session, expires_at: int) -> None:
         self.sessions[session.key] = (session, expires_at)
@@ -43,6 +44,13 @@ class FakeSessionStore:
 
     def take_attempt(self, key: str) -> LoginAttempt | None:
         return self.attempts.pop(key, None)
+
+    def spend(self, client: str, window: int, size: int, quota: Quota) -> bool:
+        count, used = self.spent.get((client, window), (0, 0))
+        if (count or used) and (count >= quota.attempts or used > quota.bytes - size):
+            return False
+        self.spent[(client, window)] = (count + 1, used + size)
+        return size <= quota.bytes
 
     def dump(self) -> str:
         """Everything stored, as text (to check what a leaked table would reveal)."""

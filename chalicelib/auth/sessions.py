@@ -13,9 +13,12 @@ import secrets
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from chalicelib.domain.errors import TooManyRequests
+
 # Touching `vu_le` on every request would cost a write per page; a minute of slack is enough
 # for a 2-hour idle timeout.
 TOUCH_AFTER_SECONDS = 60
+ATTEMPT_BYTES = 300  # a sign-in attempt without a kept form: state, nonce, verifier, keys
 
 
 def new_secret() -> str:
@@ -71,6 +74,20 @@ class SessionStore(Protocol):
         """Delete and return the attempt; a second call returns None (no replay)."""
         ...
 
+    def spend(self, client: str, window: int, size: int, quota: Quota) -> bool:
+        """Count one attempt of `size` bytes for this client in this window; False (and
+        nothing counted) when it would go over the quota."""
+        ...
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What one signed-out client may store per window (`Settings.anonymous_*`)."""
+
+    attempts: int
+    bytes: int
+    window: int = 600
+
 
 @dataclass(frozen=True)
 class SessionPolicy:
@@ -81,9 +98,10 @@ class SessionPolicy:
 class Sessions:
     """Use cases around sessions; knows nothing about HTTP."""
 
-    def __init__(self, store: SessionStore, policy: SessionPolicy) -> None:
+    def __init__(self, store: SessionStore, policy: SessionPolicy, quota: Quota) -> None:
         self._store = store
         self._policy = policy
+        self._quota = quota
 
     def open(
         self, mediateur_id: str, id_token: str | None, now: int, reprise: str | None = None
@@ -138,7 +156,15 @@ class Sessions:
         retour: str | None,
         now: int,
         reprise: str | None = None,
+        client: str = "",
     ) -> str:
+        """Keep a sign-in attempt (what a signed-out visitor can make us store): counted per
+        client (its address, never stored: only its digest) and window; TooManyRequests over
+        the quota."""
+        attempt_bytes = ATTEMPT_BYTES + len((reprise or "").encode()) + len((retour or "").encode())
+        window = now - now % self._quota.window
+        if not self._store.spend(digest(client), window, attempt_bytes, self._quota):
+            raise TooManyRequests("sign-in attempts", retry_after=window + self._quota.window - now)
         secret = new_secret()
         self._store.put_attempt(
             LoginAttempt(digest(secret), state, nonce, code_verifier, retour, now + 600, reprise)

@@ -7,7 +7,9 @@ Field names are the JSON/form names of SPEC §10.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
@@ -130,6 +132,12 @@ class ActiviteInput:
         if self.type == "collectif":
             return tuple(dict.fromkeys(self.participants_ids))
         return (self.beneficiaire_id,) if self.beneficiaire_id else ()
+
+    def empreinte(self) -> str:
+        """A digest of everything this input says (normalise it first): a request sent again
+        has the same one, a form edited after going back has another (idempotency keys)."""
+        canonical = json.dumps(asdict(self), sort_keys=True, default=str, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

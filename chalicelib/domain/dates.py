@@ -4,7 +4,9 @@
 - A mediator's "today" (form defaults, period presets, duplicates) is metropolitan France's.
 - An activity may be dated up to the latest "today" anywhere in France: Wallis-et-Futuna is
   UTC+12, so a mediator in Nouméa or Saint-Denis de La Réunion is never refused their today.
-- Statistics periods: the presets of the page and the API, or a custom range (`du`, `au`).
+- Statistics periods: the presets of the page and the API, or a custom range (`du`, `au`) between
+  `EARLIEST` and the latest allowed date: a period holds at most the months that can hold data,
+  so the cost of reading it is bounded whatever is asked.
 - Months are "YYYY-MM" strings (the statistics buckets' keys).
 
 Pure Python: the clock is given (`Calendar`), never read here.
@@ -28,6 +30,8 @@ LATEST_ZONE = timezone(timedelta(hours=12))
 
 AVANT_2020 = "La date de début ne peut pas être avant le 1er janvier 2020."
 FIN_AVANT_DEBUT = "La date de fin doit être après la date de début."
+DEBUT_FUTUR = "La date de début ne peut pas être après aujourd'hui."
+FIN_FUTURE = "La date de fin ne peut pas être après aujourd'hui."
 
 
 def utc_now() -> datetime:
@@ -110,11 +114,14 @@ class Periode:
     au: date
 
 
-def periode(preset: str | None, du: date | None, au: date | None, today: date) -> Periode:
+def periode(
+    preset: str | None, du: date | None, au: date | None, today: date, latest: date
+) -> Periode:
     """The period asked for: typed dates win over a preset (a missing one is the earliest date
-    or today); no preset is "cette année". ValidationFailed with French messages otherwise."""
+    or today); no preset is "cette année". ValidationFailed with French messages otherwise.
+    `latest`: the latest date an activity may have (`Calendar.latest_allowed`)."""
     if du or au:
-        return custom_periode(du or EARLIEST, au or today)
+        return custom_periode(du or EARLIEST, au or today, latest)
     if preset == "ce_mois":
         return Periode(today.replace(day=1), today)
     if preset == "mois_dernier":
@@ -127,11 +134,15 @@ def periode(preset: str | None, du: date | None, au: date | None, today: date) -
     return Periode(date(today.year, 1, 1), today)
 
 
-def custom_periode(du: date, au: date) -> Periode:
+def custom_periode(du: date, au: date, latest: date) -> Periode:
     errors = {}
     if du < EARLIEST:
         errors["du"] = AVANT_2020
-    if au < du:
+    elif du > latest:
+        errors["du"] = DEBUT_FUTUR
+    if au > latest:
+        errors["au"] = FIN_FUTURE
+    elif au < du:
         errors["au"] = FIN_AVANT_DEBUT
     if errors:
         raise ValidationFailed(errors)

@@ -27,6 +27,28 @@ class DuplicateRequest(DomainError):
         self.activite_id = activite_id
 
 
+class IdempotencyKeyReused(Conflict):
+    """An idempotency key (a form's `jeton`, the API's `Idempotency-Key`) already created an
+    activity with other values: nothing is saved, the user decides (SPEC §10, 409)."""
+
+
+class Unavailable(DomainError):
+    """The database stayed busy (transaction conflicts, throttling) after a few tries: nothing
+    was saved; try again in a moment (503 with `Retry-After`)."""
+
+    def __init__(self, what: str, retry_after: int = 2) -> None:
+        super().__init__(what)
+        self.retry_after = retry_after
+
+
+class TooManyRequests(DomainError):
+    """A signed-out client sent more than it may in a short time (429 with `Retry-After`)."""
+
+    def __init__(self, what: str, retry_after: int = 600) -> None:
+        super().__init__(what)
+        self.retry_after = retry_after
+
+
 class ValidationFailed(DomainError):
     """Input broke a rule. `errors` maps each field to a French message."""
 

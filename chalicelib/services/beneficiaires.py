@@ -18,11 +18,12 @@ from chalicelib.domain.beneficiaires import (
     pseudonymised,
 )
 from chalicelib.domain.dates import Calendar
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.errors import Conflict, NotFound, Unavailable
 from chalicelib.domain.ids import looks_like_id, new_id
 from chalicelib.domain.recherche import query_words, sort_key_nom, tokens
 
 PAGE_SIZE = 20
+DELETE_ATTEMPTS = 5  # edits come at human pace: a delete rarely needs a second read
 MAX_SEARCH_EXPORT = 5000  # a search export: the best matches, as many as a mediator follows
 SORTS = ("nom", "prenom", "annee", "accompagnements")
 # A DynamoDB transaction holds at most 100 actions, and an edit writes the person, deletes the
@@ -186,10 +187,18 @@ class BeneficiaryService:
         )
 
     def delete(self, mediateur_id: str, beneficiaire_id: str) -> None:
-        """Pseudonymise: identifying fields gone for good, past activities still counted."""
-        current = self.get(mediateur_id, beneficiaire_id)
-        gone = pseudonymised(current, self._calendar.now())
-        self._store.pseudonymise(current, gone, self._tokens(current.data))
+        """Pseudonymise: identifying fields gone for good, past activities still counted. An
+        edit saved between the read and the delete wrote other search words: read again and
+        remove those (the store only deletes over the version read)."""
+        for _ in range(DELETE_ATTEMPTS):
+            current = self.get(mediateur_id, beneficiaire_id)
+            gone = pseudonymised(current, self._calendar.now())
+            try:
+                self._store.pseudonymise(current, gone, self._tokens(current.data))
+            except Conflict:
+                continue
+            return
+        raise Unavailable("beneficiary delete")
 
     # --- reads --------------------------------------------------------------------------------
 

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
+from chalicelib import observability
 from chalicelib.domain.activites import Activite
 from chalicelib.domain.dates import Periode, month_of
+from chalicelib.domain.errors import Unavailable
 from chalicelib.stats.ports import Membership, Owner
 
 
@@ -87,8 +89,14 @@ class Nouveaux:
         self._membership = membership
 
     def links_changed(self, mediateur_id: str, ids: Iterable[str]) -> None:
+        """After an activity write: the write is saved, so a person that cannot be refreshed
+        now (the database stayed busy) is left to the daily verification, which files them."""
         for beneficiaire_id in dict.fromkeys(ids):
-            self.refresh(mediateur_id, beneficiaire_id)
+            try:
+                self.refresh(mediateur_id, beneficiaire_id)
+            except Unavailable:
+                observability.logger().warning("newcomers not filed", error="Unavailable")
+                observability.count("NewcomersNotFiled")
 
     def refresh(self, mediateur_id: str, beneficiaire_id: str) -> None:
         """Recompute a person's counters from their links and file them under the month of

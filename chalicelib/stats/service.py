@@ -60,7 +60,7 @@ class StatsService:
 
     def periode(self, preset: str | None, du: date | None, au: date | None) -> Periode:
         """The period asked for (`domain.dates.periode`), relative to today."""
-        return periode(preset, du, au, self._calendar.today())
+        return periode(preset, du, au, self._calendar.today(), self._calendar.latest_allowed())
 
     # --- figures ------------------------------------------------------------------------------
 

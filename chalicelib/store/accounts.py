@@ -10,7 +10,7 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
-from chalicelib.auth.sessions import LoginAttempt, Session
+from chalicelib.auth.sessions import LoginAttempt, Quota, Session
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.mediateurs import (
     ROLE_GESTIONNAIRE,
@@ -27,6 +27,7 @@ from chalicelib.store.models import (
     LoginAttemptItem,
     MediateurItem,
     OutilsPrefsItem,
+    QuotaItem,
     SessionItem,
 )
 
@@ -102,6 +103,26 @@ class DynamoSessionStore:
             reprise=attempt.reprise,
             expires_at=_epoch(attempt.expires_at),
         ).save()
+
+    def spend(self, client: str, window: int, size: int, quota: Quota) -> bool:
+        """One conditional update: counted only while under the quota (atomic, whatever the
+        number of concurrent requests)."""
+        item = QuotaItem(pk=f"q#{client}#{window}")
+        try:
+            item.update(
+                actions=[
+                    QuotaItem.n.add(1),
+                    QuotaItem.b.add(size),
+                    QuotaItem.expires_at.set(_epoch(window + 2 * quota.window)),
+                ],
+                condition=QuotaItem.n.does_not_exist()
+                | ((QuotaItem.n < quota.attempts) & (QuotaItem.b <= quota.bytes - size)),
+            )
+        except UpdateError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return size <= quota.bytes
 
     def take_attempt(self, key: str) -> LoginAttempt | None:
         # A conditional delete is the atomic "consume once": a replayed callback finds nothing.

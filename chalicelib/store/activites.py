@@ -43,7 +43,7 @@ from chalicelib.domain.activites import (
     ParticipantsAnonymes,
     Personne,
 )
-from chalicelib.domain.errors import Conflict, DuplicateRequest, NotFound
+from chalicelib.domain.errors import Conflict, DuplicateRequest, IdempotencyKeyReused, NotFound
 from chalicelib.store import models
 from chalicelib.store.beneficiaires import (
     LienBeneficiaireItem,
@@ -53,12 +53,14 @@ from chalicelib.store.beneficiaires import (
 )
 from chalicelib.store.dynamo import (
     ACT,
+    BEN,
     IDEM,
     as_dict,
     condition_failed,
     decode_cursor,
     encode_cursor,
     med,
+    transact,
 )
 from chalicelib.store.models import Database, _Meta
 
@@ -124,6 +126,7 @@ class IdempotencyItem(Model):
     pk = UnicodeAttribute(hash_key=True)  # IDEM#<mediator>
     sk = UnicodeAttribute(range_key=True)  # sha256(key)
     activite_id = UnicodeAttribute()
+    empreinte = UnicodeAttribute(null=True)  # digest of what the first request said
     expires_at = TTLAttribute()
 
 
@@ -303,38 +306,45 @@ class DynamoActivityStore:
         idempotency_key: str | None,
         instantane: Instantane = Instantane(),  # noqa: B008 - immutable
     ) -> Activite:
+        """Save a new activity, its links and its idempotency key in one transaction. A key used
+        before answers what it created (DuplicateRequest) when it was for the same values,
+        IdempotencyKeyReused when it was for other values (nothing is saved then)."""
         item = to_item(mediateur_id, activite_id, data, now, now, instantane)
+        empreinte = data.empreinte()
+
+        def write(tx: TransactWrite) -> None:
+            tx.save(item, condition=ActiviteItem.sk.does_not_exist())
+            if idempotency_key:
+                tx.save(
+                    IdempotencyItem(
+                        IDEM + mediateur_id,
+                        _digest(idempotency_key),
+                        activite_id=activite_id,
+                        empreinte=empreinte,
+                        expires_at=now + IDEMPOTENCY_TTL,
+                    ),
+                    condition=IdempotencyItem.sk.does_not_exist(),
+                )
+            for link in _links(mediateur_id, activite_id, data):
+                tx.save(link)
+            touch_links(tx, mediateur_id, data.beneficiaires_lies())
+
         try:
-            with TransactWrite(connection=self._db.connection) as tx:
-                tx.save(item, condition=ActiviteItem.sk.does_not_exist())
-                if idempotency_key:
-                    tx.save(
-                        IdempotencyItem(
-                            IDEM + mediateur_id,
-                            _digest(idempotency_key),
-                            activite_id=activite_id,
-                            expires_at=now + IDEMPOTENCY_TTL,
-                        ),
-                        condition=IdempotencyItem.sk.does_not_exist(),
-                    )
-                for link in _links(mediateur_id, activite_id, data):
-                    tx.save(link)
-                touch_links(tx, mediateur_id, data.beneficiaires_lies())
+            transact(self._db.connection, write)
         except TransactWriteError:
-            earlier = (
-                self._idempotent_result(mediateur_id, idempotency_key) if idempotency_key else None
-            )
-            if earlier:
-                raise DuplicateRequest(earlier) from None
-            raise
+            earlier = self._earlier(mediateur_id, idempotency_key) if idempotency_key else None
+            if earlier is None:
+                raise
+            if earlier.empreinte and earlier.empreinte != empreinte:
+                raise IdempotencyKeyReused(earlier.activite_id) from None
+            raise DuplicateRequest(earlier.activite_id) from None
         return from_item(item)
 
-    def _idempotent_result(self, mediateur_id: str, key: str) -> str | None:
+    def _earlier(self, mediateur_id: str, key: str) -> IdempotencyItem | None:
         try:
-            found = IdempotencyItem.get(IDEM + mediateur_id, _digest(key), consistent_read=True)
+            return IdempotencyItem.get(IDEM + mediateur_id, _digest(key), consistent_read=True)
         except DoesNotExist:
             return None
-        return str(found.activite_id)
 
     def update(
         self,
@@ -351,15 +361,18 @@ class DynamoActivityStore:
         }
         new_links = _links(current.mediateur_id, current.id, data)
         changed = old_links ^ {(link.pk, link.sk) for link in new_links}
+        touched = sorted({pk.removeprefix(BEN) for pk, _ in changed})
+
+        def write(tx: TransactWrite) -> None:
+            tx.save(item)
+            for pk, sk in old_links - {(link.pk, link.sk) for link in new_links}:
+                tx.delete(LienBeneficiaireItem(pk, sk))
+            for link in new_links:
+                tx.save(link)
+            touch_links(tx, current.mediateur_id, touched)
+
         try:
-            with TransactWrite(connection=self._db.connection) as tx:
-                tx.save(item)
-                for pk, sk in old_links - {(link.pk, link.sk) for link in new_links}:
-                    tx.delete(LienBeneficiaireItem(pk, sk))
-                for link in new_links:
-                    tx.save(link)
-                touched = {pk.removeprefix("BEN#") for pk, _ in changed}
-                touch_links(tx, current.mediateur_id, sorted(touched))
+            transact(self._db.connection, write)
         except TransactWriteError as exc:
             # pynamodb sends deletes before puts: the activity is not always the first item, but
             # it is the only one with a condition.
@@ -371,12 +384,15 @@ class DynamoActivityStore:
     def delete(self, current: Activite, expected_version: int | None) -> None:
         item = ActiviteItem(med(current.mediateur_id), ACT + current.id)
         item.version = expected_version if expected_version is not None else current.version
+
+        def write(tx: TransactWrite) -> None:
+            tx.delete(item)
+            for link in _links(current.mediateur_id, current.id, current.data):
+                tx.delete(LienBeneficiaireItem(link.pk, link.sk))
+            touch_links(tx, current.mediateur_id, current.data.beneficiaires_lies())
+
         try:
-            with TransactWrite(connection=self._db.connection) as tx:
-                tx.delete(item)
-                for link in _links(current.mediateur_id, current.id, current.data):
-                    tx.delete(LienBeneficiaireItem(link.pk, link.sk))
-                touch_links(tx, current.mediateur_id, current.data.beneficiaires_lies())
+            transact(self._db.connection, write)
         except TransactWriteError as exc:
             if condition_failed(exc):
                 raise Conflict(current.id) from None

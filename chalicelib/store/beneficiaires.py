@@ -45,6 +45,7 @@ from chalicelib.store.dynamo import (
     encode_cursor,
     med,
     owner_key,
+    transact,
 )
 from chalicelib.store.models import Database, _Meta
 from chalicelib.store.stats import NewcomersItem, ensure_newcomers
@@ -219,10 +220,13 @@ class DynamoBeneficiaryStore:
 
     def create(self, b: Beneficiaire, tokens: frozenset[str]) -> Beneficiaire:
         item = _to_item(b)
-        with TransactWrite(connection=self._db.connection) as tx:
+
+        def write(tx: TransactWrite) -> None:
             tx.save(item, condition=BeneficiaireItem.sk.does_not_exist())
             for entry in _index_items(b, tokens):
                 tx.save(entry)
+
+        transact(self._db.connection, write)
         return from_item(item)
 
     def update(
@@ -237,15 +241,18 @@ class DynamoBeneficiaryStore:
         item = BeneficiaireItem(med(current.mediateur_id), ben(current.id))
         item.version = expected_version
         actions = _field_actions(updated)
+
+        def write(tx: TransactWrite) -> None:
+            # Not if deleted meanwhile (the delete removed the words it knew of), and only over
+            # the version read (its words are the ones removed here).
+            tx.update(item, actions=actions, condition=BeneficiaireItem.supprime.does_not_exist())
+            for token in old_tokens - new_tokens:
+                tx.delete(IndexItem(IDX + current.mediateur_id, f"{token}#{current.id}"))
+            for entry in _index_items(updated, new_tokens):
+                tx.save(entry)
+
         try:
-            with TransactWrite(connection=self._db.connection) as tx:
-                tx.update(
-                    item, actions=actions, condition=BeneficiaireItem.supprime.does_not_exist()
-                )
-                for token in old_tokens - new_tokens:
-                    tx.delete(IndexItem(IDX + current.mediateur_id, f"{token}#{current.id}"))
-                for entry in _index_items(updated, new_tokens):
-                    tx.save(entry)
+            transact(self._db.connection, write)
         except TransactWriteError as exc:
             if condition_failed(exc):
                 raise Conflict(current.id) from None
@@ -255,13 +262,24 @@ class DynamoBeneficiaryStore:
     def pseudonymise(
         self, current: Beneficiaire, gone: Beneficiaire, tokens: frozenset[str]
     ) -> None:
-        """Identifying fields and index entries disappear together, for good."""
+        """Identifying fields and index entries disappear together, for good — only over the
+        version read, whose words `tokens` are: an edit saved since wrote other words, and the
+        delete must read again (Conflict) to remove those."""
         item = BeneficiaireItem(med(current.mediateur_id), ben(current.id))
+        item.version = current.version
         actions = [*_field_actions(gone), BeneficiaireItem.supprime.set(True)]
-        with TransactWrite(connection=self._db.connection) as tx:
-            tx.update(item, actions=actions, add_version_condition=False)
+
+        def write(tx: TransactWrite) -> None:
+            tx.update(item, actions=actions)
             for token in tokens:
                 tx.delete(IndexItem(IDX + current.mediateur_id, f"{token}#{current.id}"))
+
+        try:
+            transact(self._db.connection, write)
+        except TransactWriteError as exc:
+            if condition_failed(exc):
+                raise Conflict(current.id) from None
+            raise
 
     # --- reads --------------------------------------------------------------------------------
 

@@ -16,11 +16,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
+import time
+from collections.abc import Callable
 from typing import Any
 
 from pynamodb.attributes import MapAttribute
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain.errors import Unavailable
 from chalicelib.stats.ports import Owner
 
 MED = "MED#"
@@ -81,6 +86,61 @@ def condition_failed(exc: Exception) -> bool:
         reasons = getattr(exc, "cancellation_reasons", None) or []
         return any(getattr(r, "code", None) == "ConditionalCheckFailed" for r in reasons if r)
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+# A transaction cancelled for these reasons changed nothing and may simply be tried again: another
+# transaction held one of its items, or the table was throttled (botocore has already retried
+# the throttled calls themselves).
+TRANSIENT_REASONS = frozenset(
+    {
+        "TransactionConflict",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+    }
+)
+TRANSIENT_CAUSES = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "TransactionInProgressException",
+        "TransactionConflictException",
+    }
+)
+TRANSACTION_ATTEMPTS = 4
+BACKOFF_SECONDS = 0.05  # then 0.1, 0.2 (× a random factor in [0.5, 1.5))
+
+
+def transient(exc: Exception) -> bool:
+    """A failure that changed nothing and may pass if tried again."""
+    if getattr(exc, "cause_response_code", None) in TRANSIENT_CAUSES:
+        return True
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    codes = {getattr(r, "code", None) for r in reasons if r}
+    return bool(codes & TRANSIENT_REASONS) and "ConditionalCheckFailed" not in codes
+
+
+def transact(
+    connection: Any,
+    write: Callable[[TransactWrite], None],
+    attempts: int = TRANSACTION_ATTEMPTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Run one transaction (`write` adds its actions), again with a jittered, growing delay
+    while it is cancelled for a transient reason; then `Unavailable` (a French 503, nothing
+    saved). A refused condition is raised at once: the caller decides what it means."""
+    for attempt in range(attempts):
+        try:
+            with TransactWrite(connection=connection) as tx:
+                write(tx)
+            return
+        except TransactWriteError as exc:
+            if not transient(exc):
+                raise
+            if attempt == attempts - 1:
+                raise Unavailable("transaction") from None
+            sleep(BACKOFF_SECONDS * 2**attempt * (0.5 + random.random()))
 
 
 def as_dict(value: Any) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from chalicelib.store.dynamo import as_dict, condition_failed
 from chalicelib.store.models import Database, _Meta
 
 PRESIGNED_SECONDS = 300  # the download link: long enough to start, short enough to not travel
+NO_STORE = "private, no-store"
 
 
 class ExportItem(Model):
@@ -247,13 +248,15 @@ class S3ExportFiles:
             ExtraArgs={
                 "ContentType": content_type,
                 "ContentDisposition": f"attachment; filename={filename}",
+                "CacheControl": NO_STORE,
                 "ServerSideEncryption": "AES256",
             },
         )
         return os.path.getsize(path)
 
     def url(self, key: str, filename: str, content_type: str) -> str:
-        """A SigV4 presigned GET, valid a few minutes, that makes browsers save the file."""
+        """A SigV4 presigned GET, valid a few minutes, that makes browsers save the file and
+        that no browser or proxy keeps (personal data, like every page)."""
         return str(
             self._client.generate_presigned_url(
                 "get_object",
@@ -262,6 +265,7 @@ class S3ExportFiles:
                     "Key": key,
                     "ResponseContentDisposition": f"attachment; filename={filename}",
                     "ResponseContentType": content_type,
+                    "ResponseCacheControl": NO_STORE,
                 },
                 ExpiresIn=PRESIGNED_SECONDS,
             )

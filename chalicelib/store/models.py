@@ -69,6 +69,19 @@ class LoginAttemptItem(Model):
     expires_at = TTLAttribute()
 
 
+class QuotaItem(Model):
+    """What one signed-out client stored in one window. `pk` is `q#` + the client's digest +
+    `#` + the window's start; TTL removes it after the window."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    n = NumberAttribute(default=0)  # attempts
+    b = NumberAttribute(default=0)  # bytes
+    expires_at = TTLAttribute()
+
+
 # --- app table --------------------------------------------------------------------------------
 
 
@@ -132,6 +145,7 @@ class OutilsPrefsItem(Model):
 MODELS: tuple[tuple[type[Model], str], ...] = (
     (SessionItem, "sessions"),
     (LoginAttemptItem, "sessions"),
+    (QuotaItem, "sessions"),
     (MediateurItem, "app"),
     (LieuItem, "app"),
     (OutilsPrefsItem, "app"),

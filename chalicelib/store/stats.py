@@ -31,7 +31,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.stats.aggregation import Bucket, Combo, bucket_from_map, bucket_to_map
 from chalicelib.stats.ports import Owner, StaleBucket
 from chalicelib.store import models
-from chalicelib.store.dynamo import STR, as_dict, condition_failed, med, owner_key
+from chalicelib.store.dynamo import STR, as_dict, condition_failed, med, owner_key, transact
 from chalicelib.store.models import Database, _Meta
 
 
@@ -221,13 +221,16 @@ class DynamoStatsStore:
             if not parts and not before:
                 item.save(condition=condition)
                 return
+
             # The bucket and its parts change together, under the bucket's version.
-            with TransactWrite(connection=self._db.connection) as tx:
+            def write(tx: TransactWrite) -> None:
                 tx.save(item, condition=condition)
                 for number, part in enumerate(parts, start=1):
                     tx.save(BucketItem(pk, f"M#{month}#{number}", b=part))
                 for number in range(len(parts) + 1, before + 1):
                     tx.delete(BucketItem(pk, f"M#{month}#{number}"))
+
+            transact(self._db.connection, write)
         except (PutError, TransactWriteError) as exc:
             if condition_failed(exc):
                 raise StaleBucket(month) from None
@@ -292,7 +295,8 @@ class DynamoStatsStore:
 
     def set_structure(self, mediateur_id: str, before: str | None, after: str | None) -> None:
         """Move a mediator's statistics from one structure to another, in one transaction."""
-        with TransactWrite(connection=self._db.connection) as tx:
+
+        def write(tx: TransactWrite) -> None:
             mine = MembershipItem(med(mediateur_id), "STRUCTURE")
             tx.update(
                 mine,
@@ -311,6 +315,8 @@ class DynamoStatsStore:
                     MembershipItem(STR + after, "MEMBRES"),
                     actions=[MembershipItem.m.add({mediateur_id})],
                 )
+
+        transact(self._db.connection, write)
 
     # --- newcomers ----------------------------------------------------------------------------
 

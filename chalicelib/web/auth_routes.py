@@ -11,6 +11,7 @@ from chalicelib import observability
 from chalicelib.web.context import current
 from chalicelib.web.http import (
     clear_cookie,
+    client_address,
     concrete_path,
     redirect,
     safe_local_path,
@@ -78,7 +79,13 @@ def _start_sign_in(retour: str, login_hint: str | None, reprise: str | None) -> 
         observability.logger().warning("provider unavailable", reason=str(exc))
         return render_page("auth/indisponible.html", status=503)
     secret = c.sessions.start_login(
-        auth.state, auth.nonce, auth.code_verifier, retour, c.calendar.timestamp(), reprise
+        auth.state,
+        auth.nonce,
+        auth.code_verifier,
+        retour,
+        c.calendar.timestamp(),
+        reprise,
+        client=client_address(current().request),
     )
     cookie = set_cookie(
         c.settings.login_cookie_name,

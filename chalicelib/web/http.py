@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from chalice import Response
 from chalice.app import Request
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json; charset=utf-8"
-MAX_FORM_BYTES = 256 * 1024
+# Far more than any real form (5 000 characters of notes are 30 KB once encoded); beyond, the
+# first MAX_FORM_BYTES are read and the field cut there keeps what fits, so the page comes back
+# with what was typed and the field's own rule says it is too long.
+MAX_FORM_BYTES = 1024 * 1024
 
 
 class FormData:
@@ -39,22 +42,35 @@ def parse_form(request: Request) -> FormData:
     raw = request.raw_body or b""
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
-    if len(raw) > MAX_FORM_BYTES:
-        return FormData({})
     content_type = (request.headers.get("content-type") or "").lower()
     if not content_type.startswith("application/x-www-form-urlencoded"):
         return FormData({})
+    if len(raw) > MAX_FORM_BYTES:
+        raw = _cut(raw[:MAX_FORM_BYTES])
     text = raw.decode("utf-8", errors="replace")
-    return FormData(parse_qs(text, keep_blank_values=True, max_num_fields=2000))
+    try:
+        return FormData(parse_qs(text, keep_blank_values=True, max_num_fields=2000))
+    except ValueError:  # more fields than any form has
+        return FormData({})
+
+
+def _cut(raw: bytes) -> bytes:
+    """A body cut at MAX_FORM_BYTES, never inside a percent escape ("%C3" split from "%A9")."""
+    tail = raw[-2:]
+    if b"%" in tail:
+        raw = raw[: len(raw) - 2 + tail.index(b"%")]
+    return raw
 
 
 def parse_json(request: Request) -> Any:
+    """The JSON body, or None for no body or anything that is not JSON (invalid UTF-8, numbers
+    with thousands of digits, nesting deeper than the parser goes)."""
     raw = request.raw_body or b""
     if not raw:
         return None
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -106,7 +122,18 @@ def model_response(
 
 
 def redirect(location: str, status: int = 303, headers: dict[str, Any] | None = None) -> Response:
-    return Response(body="", status_code=status, headers={"Location": location, **(headers or {})})
+    """A redirection; the location's non-ASCII characters are percent-encoded (a header carries
+    ASCII only: "/é" would otherwise break the response)."""
+    return Response(
+        body="", status_code=status, headers={"Location": ascii_url(location), **(headers or {})}
+    )
+
+
+def ascii_url(url: str) -> str:
+    return url if url.isascii() else quote(url, safe=URL_SAFE)
+
+
+URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"<>\\^`{|}')
 
 
 def safe_local_path(target: str | None, default: str = "/") -> str:
@@ -117,6 +144,12 @@ def safe_local_path(target: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc:
         return default
     return target
+
+
+def client_address(request: Request) -> str:
+    """The caller's IP address as API Gateway saw it ("" when unknown): quotas only."""
+    identity = (request.context or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "")
 
 
 def wants_json(request: Request) -> bool:

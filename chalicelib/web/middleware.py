@@ -4,6 +4,7 @@ security headers and gzip. One function so that the order of these steps is expl
 from __future__ import annotations
 
 import gzip
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -156,10 +157,30 @@ def http_middleware(request: Request, get_response: Callable[[Request], Response
         context.end(token)
 
 
+def chalice_error_in_french(request: Request, response: Response) -> Response:
+    """Chalice answers some requests itself, before any view, in English JSON (`{"Code":
+    "UnsupportedMediaType", "Message": …}`: a wrong method or media type). Those become our
+    French answers: JSON for the API, a page otherwise."""
+    body = response.body
+    if response.status_code < 400:
+        return response
+    if isinstance(body, str | bytes):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return response
+    if not isinstance(body, dict) or set(body) != {"Code", "Message"}:
+        return response
+    status = response.status_code
+    if wants_json(request):
+        return errors.json_error(status)
+    return errors.error_page(status, anonymous=context.current().session is None)
+
+
 def _respond(request: Request, get_response: Callable[[Request], Response]) -> Response:
     as_json = wants_json(request)
     try:
-        return csrf_refusal(request) or get_response(request)
+        return chalice_error_in_french(request, csrf_refusal(request) or get_response(request))
     except Exception as exc:
         # Views re-raise crashes as ChaliceUnhandledError; failures outside views (session
         # store down…) land here too. Exception messages may quote user input: log the type

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from chalice import Blueprint, Response
 from chalice.app import ChaliceUnhandledError
 
-from chalicelib.domain.errors import DomainError
+from chalicelib.domain.errors import DomainError, Unavailable
 from chalicelib.web import errors
 from chalicelib.web.context import current
 from chalicelib.web.http import concrete_path, redirect
@@ -32,6 +32,10 @@ def _guarded(view: View, as_json: bool) -> View:
     def wrapper(**kwargs: Any) -> Response:
         try:
             return view(**kwargs)
+        except Unavailable as exc:
+            if not as_json and current().request.method == "POST":
+                return _busy_while_typing(exc)
+            return errors.for_domain_error(exc, as_json)
         except DomainError as exc:
             return errors.for_domain_error(exc, as_json)
         except ChaliceUnhandledError:
@@ -67,6 +71,21 @@ def _expired_while_typing() -> Response:
     return render_page(
         "auth/session_expiree.html", status=401, champs=champs, cible=concrete_path(state.request)
     )
+
+
+def _busy_while_typing(exc: Unavailable) -> Response:
+    """The database stayed busy while a form was saved: nothing was saved, and nothing typed is
+    lost — the page holds every value (the same `jeton`: sending it again records one activity)
+    and sends them again to the same address."""
+    from chalicelib.web.pages_common import render_page
+
+    state = current()
+    champs = [(name, value) for name, values in state.form.to_dict().items() for value in values]
+    page = render_page(
+        "erreurs/indisponible.html", status=503, champs=champs, cible=concrete_path(state.request)
+    )
+    page.headers["Retry-After"] = str(exc.retry_after)
+    return page
 
 
 def _authenticated(view: View, as_json: bool, needs_lieu: bool) -> View:

@@ -59,6 +59,13 @@ def child_environment(endpoint: str, queue_url: str, issuer: str, port: int) -> 
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
             "PYTHONUNBUFFERED": "1",
+            # A developer (and the browser suite) signs in often from one address.
+            "ANONYMOUS_ATTEMPTS_PER_10_MIN": os.environ.get(
+                "ANONYMOUS_ATTEMPTS_PER_10_MIN", "10000"
+            ),
+            "ANONYMOUS_BYTES_PER_10_MIN": os.environ.get(
+                "ANONYMOUS_BYTES_PER_10_MIN", str(1 << 30)
+            ),
         }
     )
     return env

@@ -5,6 +5,7 @@ Times are explicit epoch seconds, so expiry is tested exactly at its boundaries.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,9 @@ from typing import Any
 import pytest
 
 from chalicelib.auth.sessions import (
+    ATTEMPT_BYTES,
     TOUCH_AFTER_SECONDS,
+    Quota,
     Session,
     SessionPolicy,
     Sessions,
@@ -20,12 +23,15 @@ from chalicelib.auth.sessions import (
     csrf_matches,
     digest,
 )
+from chalicelib.domain.errors import TooManyRequests
 from tests.fakes import FakeSessionStore
 
 T0 = 1_750_000_000  # a fixed "now" (June 2025)
 HOUR = 3600
 IDLE = 2 * HOUR
 ABSOLUTE = 12 * HOUR
+QUOTA = Quota(attempts=10**6, bytes=10**12)  # the sessions' tests sign in often
+SMALL = Quota(attempts=5, bytes=4 * ATTEMPT_BYTES + 10_000)
 
 
 @dataclass
@@ -76,7 +82,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 
 @pytest.fixture
 def sessions(backend: Backend) -> Sessions:
-    return Sessions(backend.store, SessionPolicy(idle=IDLE, absolute=ABSOLUTE))
+    return Sessions(backend.store, SessionPolicy(idle=IDLE, absolute=ABSOLUTE), QUOTA)
 
 
 # --- opening and resolving ---------------------------------------------------------------------
@@ -165,7 +171,7 @@ def test_a_session_ends_after_twelve_hours_even_when_used_constantly(
 
 def test_the_expiry_given_to_the_store_is_the_earlier_of_idle_and_absolute() -> None:
     store = FakeSessionStore()
-    sessions = Sessions(store, SessionPolicy(idle=IDLE, absolute=ABSOLUTE))
+    sessions = Sessions(store, SessionPolicy(idle=IDLE, absolute=ABSOLUTE), QUOTA)
     secret, opened = sessions.open("m-alice", None, now=T0)
     assert store.sessions[opened.key][1] == T0 + IDLE
 
@@ -311,7 +317,7 @@ def test_the_store_never_sees_the_attempt_cookie_value(
 
 
 def test_only_the_session_own_csrf_token_matches() -> None:
-    sessions = Sessions(FakeSessionStore(), SessionPolicy(idle=IDLE, absolute=ABSOLUTE))
+    sessions = Sessions(FakeSessionStore(), SessionPolicy(idle=IDLE, absolute=ABSOLUTE), QUOTA)
     _, mine = sessions.open("m-alice", None, now=T0)
     _, theirs = sessions.open("m-bob", None, now=T0)
 
@@ -320,3 +326,58 @@ def test_only_the_session_own_csrf_token_matches() -> None:
     assert not csrf_matches(mine, None)
     assert not csrf_matches(mine, "")
     assert not csrf_matches(mine, mine.csrf_token[:-1])
+
+
+# --- what a signed-out client may store ---------------------------------------------------------
+
+
+def _attempt(sessions: Sessions, now: int, client: str, reprise: str | None = None) -> str:
+    return sessions.start_login("s" * 43, "n" * 43, "v" * 43, "/", now, reprise, client=client)
+
+
+def _client() -> str:
+    """An address of its own (the DynamoDB backend keeps what earlier tests spent)."""
+    return "203.0.113." + uuid.uuid4().hex
+
+
+def test_a_client_may_start_a_few_sign_ins_then_is_refused_until_the_window_ends(
+    backend: Backend,
+) -> None:
+    """Given a client that started as many sign-ins as the quota allows, the next one is refused
+    (429 with the seconds to wait), another client is not, and the next window starts afresh."""
+    sessions = Sessions(backend.store, SessionPolicy(idle=IDLE, absolute=ABSOLUTE), SMALL)
+    client = _client()
+    window_start = T0 - T0 % SMALL.window
+    for _ in range(SMALL.attempts):
+        _attempt(sessions, window_start + 1, client)
+
+    with pytest.raises(TooManyRequests) as refused:
+        _attempt(sessions, window_start + 10, client)
+    assert refused.value.retry_after == SMALL.window - 10
+    _attempt(sessions, window_start + 10, _client())  # someone else
+    _attempt(sessions, window_start + SMALL.window, client)  # the next window
+
+
+def test_the_bytes_a_client_makes_us_keep_are_bounded_too(backend: Backend) -> None:
+    """Given forms kept across sign-in, a client stops being able to store more once its bytes
+    are spent, even with attempts left: what it sent is not stored."""
+    sessions = Sessions(backend.store, SessionPolicy(idle=IDLE, absolute=ABSOLUTE), SMALL)
+    client = _client()
+    form = "x" * 4_000
+    _attempt(sessions, T0, client, reprise=form)
+    _attempt(sessions, T0, client, reprise=form)
+
+    with pytest.raises(TooManyRequests):
+        _attempt(sessions, T0, client, reprise=form + "y" * 3_000)
+    assert "y" * 3_000 not in backend.dump()
+    with pytest.raises(TooManyRequests):
+        _attempt(sessions, T0, _client(), reprise="z" * 20_000)  # alone over the quota
+    assert "z" * 20_000 not in backend.dump()
+
+
+def test_the_store_keeps_only_a_digest_of_the_client_address(backend: Backend) -> None:
+    sessions = Sessions(backend.store, SessionPolicy(idle=IDLE, absolute=ABSOLUTE), SMALL)
+    client = _client()
+    _attempt(sessions, T0, client)
+
+    assert client not in backend.dump()

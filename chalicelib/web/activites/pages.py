@@ -14,7 +14,13 @@ from chalice import Blueprint, Response
 from chalicelib.auth.sessions import new_secret
 from chalicelib.domain import vocab
 from chalicelib.domain.activites import Activite, ActiviteInput
-from chalicelib.domain.errors import Conflict, NotesNeedConfirmation, NotFound, ValidationFailed
+from chalicelib.domain.errors import (
+    Conflict,
+    IdempotencyKeyReused,
+    NotesNeedConfirmation,
+    NotFound,
+    ValidationFailed,
+)
 from chalicelib.domain.ids import looks_like_id
 from chalicelib.web.activites import form as activites_form
 from chalicelib.web.context import current, mediateur_id, profile
@@ -62,6 +68,7 @@ class FormState:
     communes: dict[str, Any]
     version: int | None = None
     conflit: bool = False
+    deja_enregistre: bool = False  # the jeton already saved other values (a fresh one is given)
     alerte_notes: list[str] | None = None
     annuler: str = "/activites"
     resultats: list[Any] | None = None  # people found by "Rechercher un bénéficiaire"
@@ -93,6 +100,7 @@ def _show_form(state: FormState, status: int = 200) -> Response:
         jeton=state.jeton,
         version=state.version,
         conflit=state.conflit,
+        deja_enregistre=state.deja_enregistre,
         alerte_notes=state.alerte_notes or [],
         annuler=state.annuler,
         aujourdhui=current().container.calendar.today(),
@@ -217,6 +225,10 @@ def activite_nouvelle_post(type_activite: str) -> Response:
         )
     except ValidationFailed as exc:
         return _failed(state, exc)
+    except IdempotencyKeyReused:
+        # Back, edited, saved again: these values are another activity if the user says so.
+        state.deja_enregistre, state.jeton = True, new_secret()
+        return _show_form(state, status=409)
     return redirect("/activites?message=activite_enregistree")
 
 
