@@ -31,7 +31,9 @@ from tests.conftest import Browser, Page
 from tests.support.forms import activity_form
 from tests.support.web import activity_body, create_activity, create_person, ready, today
 
-ENGLISH = re.compile(r"\b(the|is|not|invalid|error|field|required|method|media|unsupported)\b", re.I)
+ENGLISH = re.compile(
+    r"\b(the|is|not|invalid|error|field|required|method|media|unsupported)\b", re.I
+)
 
 
 def _french(page: Page) -> str:
