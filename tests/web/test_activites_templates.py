@@ -144,6 +144,7 @@ def page(type_: str = "individuel", **overrides: Any) -> tuple[str, Dom]:
         "jeton": "jeton-1",
         "version": None,
         "conflit": False,
+        "deja_enregistre": False,
         "alerte_notes": [],
         "annuler": "/activites",
     }
