@@ -32,11 +32,21 @@ ONLY = MappingProxyType(
             (*PERSON_FIELDS, "thematiques_demarche", "nom_demarche", "finalisation")
         ),
         "collectif": frozenset(
-            ("titre_atelier", "niveau", "participants_ids", "participants_anonymes")
+            ("titre_atelier", "niveau", "participants_ids", "participants_anonymes", "autonomies")
         ),
     }
 )
 TYPE_SPECIFIC = frozenset().union(*ONLY.values())
+ORIENTEE = "oriente_vers_structure"  # the démarche's finalisation « orientée vers une structure »
+
+
+def _empty(name: str, default: Any) -> Any:
+    """The value of a field that does not apply (dataclass defaults: no shared mutable one)."""
+    if name == "participants_ids":
+        return ()
+    if name == "autonomies":
+        return {}
+    return default
 
 
 @dataclass(frozen=True)
@@ -96,12 +106,13 @@ class ActiviteInput:
     niveau: str | None = None
     participants_ids: tuple[str, ...] = ()
     participants_anonymes: ParticipantsAnonymes | None = None
+    autonomies: dict[str, str] = field(default_factory=dict)  # followed participant -> level
 
     def normalised(self) -> ActiviteInput:
         """Clear what does not apply to this type and what the user's answers make moot."""
         defaults = {f.name: f.default for f in fields(ActiviteInput) if f.name in TYPE_SPECIFIC}
         changes: dict[str, Any] = {
-            name: (() if name == "participants_ids" else value)
+            name: _empty(name, value)
             for name, value in defaults.items()
             if name not in ONLY.get(self.type, frozenset())
         }
@@ -109,12 +120,18 @@ class ActiviteInput:
             changes["lieu_id"] = None
         if self.canal not in ("domicile", "autre"):
             changes["commune_insee"] = None
+        if self.type == "collectif" and isinstance(self.autonomies, dict):
+            # An empty choice is no level.
+            changes["autonomies"] = {p: level for p, level in self.autonomies.items() if level}
+        if self.type == "demarche" and self.finalisation == ORIENTEE and self.oriente is None:
+            # « Non, orientée vers une autre structure »: the person was oriented (README rules).
+            changes["oriente"] = True
         if self.type != "collectif":
             if self.beneficiaire_id:
                 changes["anonyme"] = None  # a linked person: their profile holds the details
             elif self.anonyme is not None and self.anonyme.is_empty():
                 changes["anonyme"] = None
-            if self.oriente is not True:
+            if changes.get("oriente", self.oriente) is not True:
                 changes["structure_redirection"] = None
                 changes["partenaire_id"] = None
         return replace(self, **changes)
@@ -126,6 +143,13 @@ class ActiviteInput:
             return 1
         anonymes = self.participants_anonymes.total if self.participants_anonymes else 0
         return len(self.participants_ids) + anonymes
+
+    def autonomie_de(self, beneficiaire_id: str) -> str | None:
+        """The autonomy level noted for this followed person (the person of an individuel or
+        a démarche, a participant of an atelier)."""
+        if self.type == "collectif":
+            return self.autonomies.get(beneficiaire_id)
+        return self.autonomie if beneficiaire_id == self.beneficiaire_id else None
 
     def beneficiaires_lies(self) -> tuple[str, ...]:
         """Every followed beneficiary this activity is linked to."""

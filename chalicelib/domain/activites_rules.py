@@ -15,7 +15,13 @@ from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from chalicelib.domain.activites import ActiviteInput, Anonyme, Filtres, ParticipantsAnonymes
+from chalicelib.domain.activites import (
+    ORIENTEE,
+    ActiviteInput,
+    Anonyme,
+    Filtres,
+    ParticipantsAnonymes,
+)
 from chalicelib.domain.dates import EARLIEST, FIN_AVANT_DEBUT
 from chalicelib.domain.ids import looks_like_id
 from chalicelib.domain.notes import TEXTE_INVALIDE
@@ -71,7 +77,15 @@ THEMATIQUES_DEMARCHE_EN_DOUBLE = "Cochez chaque thématique de la démarche une 
 NOM_DEMARCHE_TROP_LONG = "Le nom de la démarche doit faire au plus 200 caractères."
 FINALISATION_INVALIDE = "Indiquez si la démarche est finalisée parmi les réponses proposées."
 AUTONOMIE_INVALIDE = "Choisissez le degré d'autonomie parmi les réponses proposées."
+AUTONOMIES_INVALIDES = (
+    "Indiquez l'autonomie de chaque participant suivi : { identifiant : niveau }."
+)
+AUTONOMIE_HORS_ATELIER = "Cette personne ne fait pas partie des participants suivis de l'atelier."
 ORIENTE_INVALIDE = "Indiquez si la personne a été orientée vers une autre structure : oui ou non."
+ORIENTE_CONTRADICTOIRE = (
+    "La démarche a été orientée vers une autre structure : répondez « Oui » et choisissez la"
+    " structure."
+)
 STRUCTURE_REQUISE = "Choisissez la structure vers laquelle la personne a été orientée."
 STRUCTURE_INVALIDE = "Choisissez une structure de redirection parmi les options proposées."
 PARTENAIRE_INCONNU = "Choisissez un de vos partenaires."
@@ -295,6 +309,8 @@ def _optional_choices_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Er
 def _orientation_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
     if data.oriente is not None and not isinstance(data.oriente, bool):
         yield "oriente", ORIENTE_INVALIDE
+    if data.finalisation == ORIENTEE and data.oriente is False:
+        yield "oriente", ORIENTE_CONTRADICTOIRE
     if data.oriente is not True:
         return  # normalised() cleared the structure and the partner
     if _blank(data.structure_redirection):
@@ -407,6 +423,22 @@ def _repartition(
         yield key, REPARTITION_DEPASSE_TOTAL.format(repartition=label, somme=somme, total=total)
 
 
+def _autonomies_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
+    """An atelier's levels: one of the three, for one of its followed participants."""
+    levels = data.autonomies
+    if not levels:
+        return
+    if not isinstance(levels, Mapping):
+        yield "autonomies", AUTONOMIES_INVALIDES
+        return
+    participants = {str(i) for i in _items(data.participants_ids)}
+    for person, level in levels.items():
+        if not member(person, participants):
+            yield f"autonomies.{person}", AUTONOMIE_HORS_ATELIER
+        elif not member(level, AUTONOMIE):
+            yield f"autonomies.{person}", AUTONOMIE_INVALIDE
+
+
 def _au_moins_un_participant_rule(data: ActiviteInput, ctx: RuleContext) -> Iterator[Error]:
     if data.type != "collectif":
         return
@@ -436,6 +468,7 @@ RULES: tuple[Rule, ...] = (
     _participants_ids_rule,
     _participants_anonymes_rule,
     _au_moins_un_participant_rule,
+    _autonomies_rule,
 )
 
 

@@ -67,6 +67,11 @@ class ActiviteIn(BaseModel):
     niveau: str | None = _Slug
     participants_ids: list[str] = Field(default_factory=list, max_length=200)
     participants_anonymes: ParticipantsAnonymesIn | None = None
+    autonomies: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="Atelier : l'autonomie de chaque participant suivi (identifiant → niveau)",
+    )
     notes: str = Field(default="", max_length=20_000)
     confirmer_notes: bool = False
     version: int | None = Field(default=None, description="Obligatoire pour PUT")
@@ -105,6 +110,7 @@ class ActiviteIn(BaseModel):
             )
             if pa
             else None,
+            autonomies=dict(self.autonomies),
             notes=self.notes,
             confirmer_notes=self.confirmer_notes,
         )
@@ -176,6 +182,7 @@ def _fields(activite: Activite) -> dict[str, Any]:
             if pa
             else None
         ),
+        "autonomies": dict(d.autonomies),
         "notes": d.notes,
         "confirmer_notes": d.confirmer_notes,
         "version": activite.version,

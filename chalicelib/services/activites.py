@@ -148,7 +148,21 @@ class ActivityService:
     ) -> ActiviteInput:
         """The normalised input, or one ValidationFailed with every French message: what the
         form could not even read (`read_errors`, keyed like the rules) and every broken rule."""
+        data = self._at_home(profile, data)
         return check(data, self._context(profile, current, data)).accepted(read_errors)
+
+    def _at_home(self, profile: Profile, data: ActiviteInput) -> ActiviteInput:
+        """« À domicile » with a linked person and no commune typed: the person's commune
+        (SPEC §3.1); without one on their record, the commune stays required."""
+        if data.canal != "domicile" or data.commune_insee or data.type == "collectif":
+            return data
+        if not isinstance(data.beneficiaire_id, str) or not data.beneficiaire_id:
+            return data
+        found = self._people.names(profile.mediateur.id, [data.beneficiaire_id])
+        person = found.get(data.beneficiaire_id)
+        if person is None or person.supprime or not person.data.commune_insee:
+            return data
+        return replace(data, commune_insee=person.data.commune_insee)
 
     def _instantane(self, profile: Profile, data: ActiviteInput) -> Instantane:
         """Freeze what statistics need from the people and the lieu (SPEC §3.6: the age band

@@ -251,7 +251,8 @@ class BeneficiaryService:
         for a in activites:
             counts.update(dict.fromkeys(a.data.thematiques, 1))
             counts.update(dict.fromkeys(a.data.thematiques_demarche, 1))
-        autonomie = sorted((a.date, a.data.autonomie) for a in activites if a.data.autonomie)
+        levels = [(a.date, a.data.autonomie_de(b.id)) for a in activites]
+        autonomie = sorted((day, level) for day, level in levels if level)
         return Fiche(
             b, activites, counts.most_common(), [(d, level) for d, level in autonomie if level]
         )

@@ -128,9 +128,14 @@ def _place(a: Activite, counters: Counter[str], n: int) -> None:
 
 
 def _follow_up(a: Activite, counters: Counter[str]) -> None:
-    """individuel / démarche only: autonomy and orientation of the one person helped."""
+    """Autonomy and orientation: of the one person helped (individuel, démarche), and in an
+    atelier the autonomy noted for each followed participant (SPEC §3.5)."""
     d = a.data
     if d.type == "collectif":
+        for person in set(d.participants_ids):
+            level = d.autonomies.get(person)
+            if level:
+                counters["au:" + level] += 1
         return
     counters["au:" + (d.autonomie or NON_RENSEIGNE)] += 1
     if d.oriente and d.structure_redirection:

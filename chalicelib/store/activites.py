@@ -109,6 +109,7 @@ class ActiviteItem(Model):
     niveau = UnicodeAttribute(null=True)
     participants_ids = ListAttribute(of=UnicodeAttribute, null=True)
     participants_anonymes = MapAttribute(null=True)  # type: ignore[var-annotated]
+    autonomies = MapAttribute(null=True)  # type: ignore[var-annotated]
     participants = NumberAttribute()
     personnes = ListAttribute(of=MapAttribute, null=True)
     commune_lieu = UnicodeAttribute(null=True)
@@ -202,6 +203,7 @@ def to_item(
         niveau=data.niveau,
         participants_ids=_none_if_empty(data.participants_ids),
         participants_anonymes=_participants_map(data.participants_anonymes),
+        autonomies=dict(data.autonomies) or None,
         participants=data.participants,
         personnes=[_personne_map(p) for p in instantane.personnes] or None,
         commune_lieu=instantane.commune_lieu,
@@ -247,6 +249,7 @@ def from_item(item: ActiviteItem) -> Activite:
         titre_atelier=item.titre_atelier,
         niveau=item.niveau,
         participants_ids=_strings(item.participants_ids),
+        autonomies={str(k): str(v) for k, v in as_dict(item.autonomies).items()},
         participants_anonymes=ParticipantsAnonymes(
             total=int(pa.get("total", 0)),
             deja_accompagnes=int(pa.get("deja_accompagnes", 0)),

@@ -458,7 +458,7 @@ def link_items(
             duree=duree,
             thematiques=list(data.thematiques) or None,
             thematiques_demarche=list(data.thematiques_demarche) or None,
-            autonomie=data.autonomie,
+            autonomie=data.autonomie_de(beneficiaire_id),
         )
         for beneficiaire_id in ids
     ]

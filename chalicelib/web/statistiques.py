@@ -142,6 +142,10 @@ MULTI_MATERIEL = (
     " dépasser 100 %."
 )
 SUIVI_SEULEMENT = "Accompagnements individuels et aides aux démarches seulement."
+AUTONOMIE_NOTEE = (
+    "Accompagnements individuels, aides aux démarches, et participants suivis des ateliers dont"
+    " l'autonomie a été notée."
+)
 
 ACCOMPAGNEMENTS = (
     Definition(
@@ -169,7 +173,7 @@ ACCOMPAGNEMENTS = (
         "Le bénéficiaire a réalisé l'action…",
         "par niveau d'autonomie",
         ordinal=True,
-        note=SUIVI_SEULEMENT,
+        note=AUTONOMIE_NOTEE,
     ),
     Definition(
         "redirections",

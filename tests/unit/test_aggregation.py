@@ -514,3 +514,23 @@ def test_people_too_many_for_one_item_spill_into_parts_that_add_up_to_them() -> 
         for key, ids in part.items():
             gathered.setdefault(key, []).extend(ids.split())
     assert gathered == {"a|b|": people[:25], "e|f|": people[25:]}
+
+
+def test_an_atelier_counts_the_autonomy_noted_for_each_followed_participant() -> None:
+    """Given an atelier of three followed people, two with a level, and an individuel without
+    one, then the autonomy counters have the two levels and one « non renseigné »: the
+    participants without a level and the anonymous ones are not counted."""
+    group = atelier(
+        ("b1", "b2", "b3"),
+        anonymes=4,
+        autonomies={"b1": "autonome", "b2": "partiellement_autonome"},
+    )
+    alone = activite(thematiques=("email",))
+
+    counters = combo_of(group, alone).counters
+
+    assert {k: v for k, v in counters.items() if k.startswith("au:")} == {
+        "au:autonome": 1,
+        "au:partiellement_autonome": 1,
+        "au:non_renseigne": 1,
+    }

@@ -31,7 +31,8 @@ SPEC_FIELDS = {  # SPEC §10, "Activity fields"
     *("type", "date", "duree", "canal", "lieu_id", "commune_insee", "materiel", "thematiques"),
     *("thematiques_demarche", "nom_demarche", "finalisation", "autonomie", "oriente"),
     *("structure_redirection", "partenaire_id", "poursuite", "beneficiaire_id", "anonyme"),
-    *("titre_atelier", "niveau", "participants_ids", "participants_anonymes", "notes"),
+    *("titre_atelier", "niveau", "participants_ids", "participants_anonymes", "autonomies"),
+    "notes",
     *("confirmer_notes", "version"),
 }
 ENGLISH = re.compile(r"\b(?:Input|should|must|provided|number|items|Value error)\b")

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 AUTRE_DUREE = "autre"
 DUREES_RAPIDES = tuple(vocab.DUREES_RAPIDES)
 PA = "participants_anonymes"
+AUTONOMIES = "autonomies_"  # + a participant's id: the level noted for them in the atelier
 # Breakdown slugs that get their own input: "non communiqué" is the remainder, never typed.
 TRANCHES_SAISIES = tuple(slug for slug in vocab.TRANCHES_AGE if slug != "non_communique")
 STATUTS_SAISIS = tuple(slug for slug in vocab.STATUTS if slug != "non_communique")
@@ -266,11 +267,16 @@ def _participants_anonymes(form: FormData, errors: dict[str, str]) -> Participan
 
 
 def _collectif(form: FormData, errors: dict[str, str]) -> dict[str, Any]:
+    participants = _list(form, "participants_ids")
     return {
         "titre_atelier": _text(form, "titre_atelier"),
         "niveau": _text(form, "niveau"),
-        "participants_ids": _list(form, "participants_ids"),
+        "participants_ids": participants,
         "participants_anonymes": _participants_anonymes(form, errors),
+        # One select per person offered; only the ticked participants' levels count.
+        "autonomies": {
+            person: level for person in participants if (level := _text(form, AUTONOMIES + person))
+        },
     }
 
 
@@ -327,6 +333,7 @@ def form_values(form: FormData) -> dict[str, Any]:
     """What was posted, as the template's `valeurs` (lists for the multi-choice fields)."""
     values: dict[str, Any] = {name: form.get(name) for name in SINGLE_FIELDS if name in form}
     values.update({name: form.getlist(name) for name in MULTI_FIELDS})
+    values.update({name: form.get(name) for name in form.to_dict() if name.startswith(AUTONOMIES)})
     return values
 
 
@@ -424,6 +431,7 @@ def values_of(data: ActiviteInput) -> dict[str, Any]:
     values.update(duree_values(data.duree))
     values.update(_anonyme_values(data.anonyme))
     values.update(_participants_values(data.participants_anonymes))
+    values.update({AUTONOMIES + person: level for person, level in data.autonomies.items()})
     return {name: value for name, value in values.items() if value not in (None, "", [])}
 
 
