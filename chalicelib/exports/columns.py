@@ -212,12 +212,28 @@ def _type_cells(a: Activite, ref: Referentiel) -> dict[str, Any]:
         "Thématiques de la démarche": labels(vocab.THEMATIQUES_DEMARCHE, d.thematiques_demarche),
         "Nom de la démarche": d.nom_demarche,
         "Démarche finalisée": label(vocab.FINALISATION, d.finalisation),
-        "Autonomie": label(vocab.AUTONOMIE, d.autonomie),
+        "Autonomie": _autonomie(d),
         "Orienté": _oui_non(d.oriente),
         "Structure de redirection": label(vocab.STRUCTURES_REDIRECTION, d.structure_redirection),
         "Partenaire": partenaire,
         "Poursuite": label(vocab.POURSUITE, d.poursuite),
     }
+
+
+def _autonomie(d: Any) -> str | None:
+    """The person's level; for an atelier, how many participants reached each level (counts,
+    never names: the structure's export has none)."""
+    if d.type != "collectif":
+        return label(vocab.AUTONOMIE, d.autonomie)
+    levels = Counter(d.autonomies.get(i) for i in d.participants_ids if d.autonomies.get(i))
+    return (
+        ", ".join(
+            f"{vocab.AUTONOMIE.label(slug)} : {levels[slug]}"
+            for slug in vocab.AUTONOMIE
+            if levels[slug]
+        )
+        or None
+    )
 
 
 def _people_names(a: Activite, personnes: Mapping[str, str]) -> str | None:

@@ -627,3 +627,20 @@ def test_memory_stays_flat_whatever_the_number_of_rows(tmp_path: Path, writer: s
     small, large = peak(300), peak(3000)
 
     assert large < small * 1.5 + 256 * 1024, (small, large)
+
+
+def test_an_atelier_exports_how_many_participants_reached_each_level_without_names() -> None:
+    from dataclasses import replace
+
+    group = replace(
+        COLLECTIF,
+        data=replace(
+            COLLECTIF.data,
+            autonomies={i: "autonome" for i in COLLECTIF.data.participants_ids},
+        ),
+    )
+    columns = cols.activity_columns(structure=True)
+    row = _by_title(columns, cols.activity_row(group, REF, columns, mediateur="Camille Dupont"))
+
+    count = len(COLLECTIF.data.participants_ids)
+    assert row["Autonomie"] == f"Fait par la personne elle-même : {count}"
