@@ -190,6 +190,7 @@ class Container:
             people=self.beneficiaries,
             profiles=self.accounts,
             communes=self.communes,
+            statistics=self.statistics,
         )
         return ExportWorker(
             self.export_store,

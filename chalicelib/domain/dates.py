@@ -89,6 +89,43 @@ def months_between(du: date, au: date) -> list[str]:
     return months
 
 
+# --- in French --------------------------------------------------------------------------------
+
+MOIS_LONGS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def jour_fr(day: date) -> str:
+    """2026-01-01 -> "1er janvier 2026" (the first of the month is an ordinal in French)."""
+    quantieme = "1er" if day.day == 1 else str(day.day)
+    return f"{quantieme} {MOIS_LONGS[day.month - 1]} {day.year}"
+
+
+def mois_fr(month: str) -> str:
+    """ "2025-03" -> "mars 2025"; anything else is returned as it is."""
+    try:
+        year, number = int(month[:4]), int(month[5:7])
+    except ValueError:
+        return month
+    return f"{MOIS_LONGS[number - 1]} {year}" if 1 <= number <= 12 else month
+
+
+def periode_fr(du: date, au: date) -> str:
+    return f"du {jour_fr(du)} au {jour_fr(au)}"
+
+
 # --- statistics periods ---------------------------------------------------------------------------
 
 DEFAULT_PRESET = "cette_annee"

@@ -18,7 +18,15 @@ from chalicelib.domain.vocab import Vocabulary
 
 PARIS = ZoneInfo("Europe/Paris")
 
-KINDS = Vocabulary("export_kind", (("activites", "Activités"), ("beneficiaires", "Bénéficiaires")))
+KINDS = Vocabulary(
+    "export_kind",
+    (
+        ("activites", "Activités"),
+        ("beneficiaires", "Bénéficiaires"),
+        ("statistiques", "Statistiques"),
+    ),
+)
+STATISTIQUES = "statistiques"
 FORMATS = Vocabulary("export_format", (("xlsx", "Excel (.xlsx)"), ("csv", "CSV (.csv)")))
 SCOPES = Vocabulary(
     "export_scope",
@@ -74,14 +82,16 @@ RAISON_TROP_LONG = "La préparation a pris trop de temps. Relancez l'export."
 
 @dataclass(frozen=True)
 class ExportRequest:
-    """What a user asks for: activities with the list's filters, or beneficiaries with the
-    current search. `scope="structure"` (gestionnaires only) covers every mediator of the
-    structure, without beneficiary names or notes."""
+    """What a user asks for: activities with the list's filters, beneficiaries with the current
+    search, or the statistics workbook of a period and filters (type, canal, lieu). A structure's
+    export (`scope="structure"`, gestionnaires only) covers every mediator of the structure,
+    without beneficiary names or notes."""
 
     kind: str
     format: str = "xlsx"
     scope: str = "mediateur"
     filtres: Filtres = field(default_factory=Filtres)
+    periode: str | None = None  # statistics: a preset, resolved into du/au when asked
     q: str = ""
 
 

@@ -30,19 +30,23 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
+from chalicelib.domain import vocab
 from chalicelib.domain.activites import Activite, Filtres
 from chalicelib.domain.beneficiaires import Beneficiaire
-from chalicelib.domain.dates import Calendar
+from chalicelib.domain.dates import Calendar, Periode, periode_fr
 from chalicelib.domain.exports import (
     MAX_ATTEMPTS,
     RAISON_ECHEC,
+    STATISTIQUES,
     Export,
     MessageKey,
     parse_message,
 )
 from chalicelib.domain.mediateurs import Profile
+from chalicelib.domain.statistiques import rapport
 from chalicelib.exports import columns as cols
-from chalicelib.exports.writers import Sheet, Spool, write_csv, write_xlsx
+from chalicelib.exports.statistiques import classeur
+from chalicelib.exports.writers import Sheet, Spool, write_csv, write_report, write_xlsx
 
 RETRY_DELAY_SECONDS = 30  # × the attempt number
 NAMES_CHUNK = 100  # activities whose people's names are read in one batch
@@ -92,6 +96,22 @@ class CommuneSource(Protocol):
     def get(self, insee: str) -> cols.CommuneLike | None: ...
 
 
+class StatisticsSource(Protocol):
+    """The statistics service: the figures of SPEC §10 for a period and filters."""
+
+    def figures(
+        self,
+        profile: Profile,
+        periode: Periode,
+        type: str | None = ...,
+        canal: str | None = ...,
+        lieu: str | None = ...,
+    ) -> dict[str, Any]: ...
+    def structure_figures(
+        self, siret: str, periode: Periode, type: str | None = ..., canal: str | None = ...
+    ) -> dict[str, Any]: ...
+
+
 class PartenaireNames(Protocol):
     def names(self, mediateur_id: str) -> Mapping[str, str]: ...
 
@@ -111,6 +131,7 @@ class Sources:
     people: PeopleSource
     profiles: ProfileSource
     communes: CommuneSource
+    statistics: StatisticsSource
     partenaires: PartenaireNames = field(default_factory=NoPartenaireNames)
 
 
@@ -231,6 +252,8 @@ class ExportWorker:
 
     def build(self, export: Export, workdir: Path) -> tuple[Path, int]:
         """The file of an export in `workdir`, and its number of rows."""
+        if export.kind == STATISTIQUES:
+            return self._report(export, workdir)
         plan = self.plan(export)
         with Spool(workdir / "lignes.bin") as spool:
             for row in plan.rows:
@@ -255,6 +278,48 @@ class ExportWorker:
         else:
             write_csv(path, sheet.columns, spool.rows())
         return path, spool.count
+
+    def _report(self, export: Export, workdir: Path) -> tuple[Path, int]:
+        """The statistics workbook: the figures of the page for the period and filters asked,
+        through the statistics service (the same figures as the page and the API)."""
+        f = export.filtres
+        if f.du is None or f.au is None:
+            raise ValueError("a statistics export without its period")  # resolved when asked
+        periode = Periode(f.du, f.au)
+        whose, figures, lieu = self._figures(export, periode)
+        filtres = [
+            vocab.TYPES_ACTIVITE.label(f.type) if f.type else "",
+            vocab.CANAUX.label(f.canal) if f.canal else "",
+            lieu or "",
+        ]
+        book = classeur(
+            rapport(figures),
+            f"Coop — statistiques {whose}",
+            (
+                ("Exporté par", export.demandeur),
+                ("Le", cols.quand(export.cree_le)),
+                ("Période", periode_fr(periode.du, periode.au)),
+                ("Filtres", ", ".join(x for x in filtres if x) or "Aucun filtre"),
+            ),
+            export.cree_le,
+        )
+        path = workdir / export.filename
+        return path, write_report(path, book)
+
+    def _figures(self, export: Export, periode: Periode) -> tuple[str, dict[str, Any], str | None]:
+        """(whose statistics, the figures, the lieu filter's name)."""
+        f = export.filtres
+        statistics = self._sources.statistics
+        if export.scope == "structure":
+            siret = export.siret or export.owner
+            figures = statistics.structure_figures(siret, periode, f.type, f.canal)
+            return f"de la structure (SIRET {siret})", figures, None
+        profile = self._sources.profiles.profile(export.mediateur_id)
+        if profile is None:
+            raise LookupError("mediator gone")
+        figures = statistics.figures(profile, periode, f.type, f.canal, f.lieu)
+        lieu = next((x.nom for x in profile.lieux if x.id == f.lieu), None) if f.lieu else None
+        return f"de {export.demandeur}", figures, lieu
 
     def plan(self, export: Export) -> Plan:
         if export.kind == "beneficiaires":

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from chalicelib.exports.columns import DATE, DATETIME, INT, Column
+from chalicelib.exports.statistiques import Classeur
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # C0 control characters but tab and line ends: invisible, and not allowed in XML (xlsx would
@@ -218,6 +219,75 @@ def write_xlsx(path: Path, sheet: Sheet, rows: Iterable[Sequence[Any]]) -> int:
     out.ws.autofilter(header, 0, header + max(count, 1), len(sheet.columns) - 1)
     workbook.close()
     return count
+
+
+# --- the statistics workbook ------------------------------------------------------------------
+
+
+def write_report(path: Path, book: Classeur) -> int:
+    """The statistics workbook: one sheet per block, the header block on top of each, then each
+    table (its title, libellé / nombre / pourcentage with a % format, its note). Small: written
+    in one go. Returns the number of table rows."""
+    xlsxwriter = _xlsxwriter()
+    workbook = xlsxwriter.Workbook(
+        str(path),
+        {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False},
+    )
+    properties: dict[str, Any] = {"title": book.titre, "author": "Coop", "language": "fr-FR"}
+    if book.cree_le:
+        properties["created"] = book.cree_le
+    workbook.set_properties(properties)
+    add = workbook.add_format
+    styles = {
+        "titre": add({"bold": True, "font_size": 14}),
+        "label": add({"bold": True}),
+        "section": add({"bold": True, "font_size": 12}),
+        "entete": add({"bold": True, "bg_color": "#E3E3FD", "bottom": 1}),
+        "pourcentage": add({"num_format": "0.0%"}),
+        "note": add({"italic": True, "font_color": "#666666"}),
+    }
+    count = 0
+    for feuille in book.feuilles:
+        ws = workbook.add_worksheet(feuille.nom[:31])
+        ws.set_column(0, 0, 48)
+        ws.set_column(1, 2, 14)
+        ws.set_column(3, 3, 40)
+        ws.write_string(0, 0, book.titre, styles["titre"])
+        row = 1
+        for name, value in book.preambule:
+            ws.write_string(row, 0, name, styles["label"])
+            ws.write_string(row, 1, value.translate(_CONTROLS))
+            row += 1
+        for section in feuille.sections:
+            row = _write_section(ws, row + 1, section, styles)
+            count += len(section.lignes)
+    workbook.close()
+    return count
+
+
+def _write_section(ws: Any, row: int, section: Any, styles: dict[str, Any]) -> int:
+    ws.write_string(row, 0, section.titre, styles["section"])
+    row += 1
+    precision = any(detail for *_, detail in section.lignes)
+    headers = [section.colonne, "Nombre", "Pourcentage", *(["Précision"] if precision else [])]
+    for col, header in enumerate(headers):
+        ws.write_string(row, col, header, styles["entete"])
+    row += 1
+    for libelle, nombre, pourcentage, detail in section.lignes:
+        ws.write_string(row, 0, libelle.translate(_CONTROLS))
+        ws.write_number(row, 1, nombre)
+        if pourcentage is not None:
+            ws.write_number(row, 2, pourcentage / 100, styles["pourcentage"])
+        if detail:
+            ws.write_string(row, 3, detail)
+        row += 1
+    if not section.lignes:
+        ws.write_string(row, 0, "Aucune donnée sur la période.", styles["note"])
+        row += 1
+    if section.note:
+        ws.write_string(row, 0, section.note, styles["note"])
+        row += 1
+    return row
 
 
 # --- a spool: rows on disk while they are counted ------------------------------------------------

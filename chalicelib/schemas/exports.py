@@ -1,8 +1,9 @@
 """JSON bodies of exports (SPEC §10). Shape only: the rules are the service's.
 
-`POST /api/exports {"kind": "activites"|"beneficiaires", "format": "xlsx"|"csv",
+`POST /api/exports {"kind": "activites"|"beneficiaires"|"statistiques", "format": "xlsx"|"csv",
 "scope": "mediateur"|"structure", "filters": {…}}`. Activities take the list's filters
-(du, au, type, canal, lieu, beneficiaire, thematique); beneficiaries take the search (`q`).
+(du, au, type, canal, lieu, beneficiaire, thematique); beneficiaries take the search (`q`);
+statistics (xlsx only) take the statistics page's (periode or du/au, type, canal, lieu).
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ class FiltresExportIn(BaseModel):
     beneficiaire: str | None = Field(default=None, max_length=40)
     thematique: str | None = _Slug
     q: str | None = Field(default=None, max_length=200, description="Bénéficiaires : la recherche")
+    periode: str | None = Field(
+        default=None,
+        max_length=20,
+        description="Statistiques : une période prédéfinie (cette_annee…) ;"
+        " `du` / `au` l'emportent",
+    )
 
 
 class ExportIn(BaseModel):
@@ -37,7 +44,7 @@ class ExportIn(BaseModel):
 
     model_config = _STRICT
 
-    kind: Literal["activites", "beneficiaires"]
+    kind: Literal["activites", "beneficiaires", "statistiques"]
     format: Literal["xlsx", "csv"] = "xlsx"
     scope: Literal["mediateur", "structure"] = Field(
         default="mediateur",
@@ -62,6 +69,7 @@ class ExportIn(BaseModel):
                 thematique=f.thematique or None,
             ),
             q=f.q or "",
+            periode=f.periode or None,
         )
 
 
@@ -69,7 +77,7 @@ class ExportOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    kind: Literal["activites", "beneficiaires"]
+    kind: Literal["activites", "beneficiaires", "statistiques"]
     format: Literal["xlsx", "csv"]
     scope: Literal["mediateur", "structure"]
     statut: Literal["en_attente", "en_cours", "pret", "echec", "expire"] = Field(

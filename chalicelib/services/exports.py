@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.activites import Filtres
 from chalicelib.domain.activites_rules import CHOIX_INVALIDE, check_filtres
-from chalicelib.domain.dates import Calendar
+from chalicelib.domain.dates import PRESETS, Calendar, periode
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.domain.exports import (
     FORMATS,
@@ -25,6 +25,7 @@ from chalicelib.domain.exports import (
     PRET,
     RAISON_FILE_INDISPONIBLE,
     SCOPES,
+    STATISTIQUES,
     Export,
     ExportRequest,
     object_key,
@@ -37,7 +38,11 @@ TROP_D_EXPORTS = (
     "Vous avez déjà {n} exports en préparation : attendez qu'ils soient prêts avant d'en"
     " demander un autre."
 )
-STRUCTURE_ACTIVITES = "Seules les activités peuvent être exportées pour toute la structure."
+STRUCTURE_ACTIVITES = (
+    "Seules les activités et les statistiques peuvent être exportées pour toute la structure."
+)
+STATISTIQUES_XLSX = "Les statistiques s'exportent en Excel (.xlsx)."
+HORS_STATISTIQUES = "Ce filtre ne s'applique pas aux statistiques."
 
 
 class ExportStore(Protocol):
@@ -117,18 +122,44 @@ class ExportService:
         if req.scope == "structure":
             if not is_gestionnaire(mediateur):
                 raise Forbidden(mediateur.id)
-            if req.kind != "activites":
+            if req.kind == "beneficiaires":
                 errors["scope"] = STRUCTURE_ACTIVITES
             # Lieux and people are each mediator's own: they mean nothing across a structure.
             req = replace(req, filtres=replace(req.filtres, lieu=None, beneficiaire=None))
         if req.kind == "activites":
             errors.update({f"filters.{k}": v for k, v in check_filtres(req.filtres, lieux).items()})
-            req = replace(req, q="")
+            req = replace(req, q="", periode=None)
+        elif req.kind == STATISTIQUES:
+            req = self._statistics(req, lieux, errors)
         else:
-            req = replace(req, filtres=Filtres())
+            req = replace(req, filtres=Filtres(), periode=None)
         if errors:
             raise ValidationFailed(errors)
         return req
+
+    def _statistics(
+        self, req: ExportRequest, lieux: Container[str], errors: dict[str, str]
+    ) -> ExportRequest:
+        """The workbook of the statistics page: a period (a preset is resolved into its dates
+        now: the file says which days it covers) and the page's filters only."""
+        if req.format != "xlsx":
+            errors["format"] = STATISTIQUES_XLSX
+        f = req.filtres
+        for name in ("beneficiaire", "thematique"):
+            if getattr(f, name) is not None:
+                errors[f"filters.{name}"] = HORS_STATISTIQUES
+        for name, message in check_filtres(replace(f, du=None, au=None), lieux).items():
+            errors.setdefault(f"filters.{name}", message)
+        if req.periode is not None and req.periode not in PRESETS:
+            errors["filters.periode"] = CHOIX_INVALIDE
+        try:
+            today = self._calendar.today()
+            latest = self._calendar.latest_allowed()
+            asked = periode(req.periode, f.du, f.au, today, latest)
+        except ValidationFailed as exc:
+            errors.update({f"filters.{k}": v for k, v in exc.errors.items()})
+            return req
+        return replace(req, q="", periode=None, filtres=replace(f, du=asked.du, au=asked.au))
 
     def request(self, mediateur: Mediateur, lieux: Container[str], req: ExportRequest) -> Export:
         """Record the request (en attente) and queue it. If the queue cannot be reached the

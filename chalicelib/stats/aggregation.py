@@ -25,6 +25,7 @@ from typing import Any
 
 from chalicelib.domain import vocab
 from chalicelib.domain.activites import Activite, Personne
+from chalicelib.domain.statistiques import largest_remainder, share
 
 NON_COMMUNIQUE = "non_communique"
 NON_RENSEIGNE = "non_renseigne"
@@ -254,28 +255,6 @@ def total(buckets: Iterable[Bucket], selection: Selection) -> Combo:
             if selection.accepts(key):
                 result.add(combo)
     return result
-
-
-def largest_remainder(counts: list[int], decimals: int = 1) -> list[float]:
-    """Percentages that add up to exactly 100 (all zero -> all 0): floor each share in units of
-    10^-decimals, then hand the missing units to the largest remainders (ties: larger count,
-    then order)."""
-    whole = sum(counts)
-    if whole <= 0:
-        return [0.0 for _ in counts]
-    scale = 100 * 10**decimals
-    exact = [c * scale / whole for c in counts]
-    floors = [int(x) for x in exact]
-    missing = scale - sum(floors)
-    order = sorted(range(len(counts)), key=lambda i: (-(exact[i] - floors[i]), -counts[i], i))
-    for i in order[:missing]:
-        floors[i] += 1
-    return [f / 10**decimals for f in floors]
-
-
-def share(count: int, whole: int) -> float:
-    """A multi-choice percentage: the share of accompagnements that include the value."""
-    return round(count * 100 / whole, 1) if whole > 0 else 0.0
 
 
 Labeller = Callable[[str], str]

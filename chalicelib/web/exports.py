@@ -11,7 +11,7 @@ Handlers are wiring: parse, call the service, render.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -19,9 +19,17 @@ from urllib.parse import urlencode
 from chalice import Blueprint, Response
 
 from chalicelib.domain.activites import Filtres
-from chalicelib.domain.dates import PARIS
+from chalicelib.domain.dates import PARIS, periode_fr
 from chalicelib.domain.errors import NotFound, ValidationFailed
-from chalicelib.domain.exports import FORMATS, KINDS, SCOPES, STATUTS, Export, ExportRequest
+from chalicelib.domain.exports import (
+    FORMATS,
+    KINDS,
+    SCOPES,
+    STATISTIQUES,
+    STATUTS,
+    Export,
+    ExportRequest,
+)
 from chalicelib.domain.mediateurs import Profile
 from chalicelib.exports import columns as cols
 from chalicelib.services.exports import ExportExpire, ExportPasPret, is_gestionnaire
@@ -34,8 +42,11 @@ from chalicelib.web.params import (
     filters_query_string,
     json_body,
     search_text,
+    stats_request,
 )
 from chalicelib.web.routing import api, page
+from chalicelib.web.statistiques import LABELS as STATS_LABELS
+from chalicelib.web.statistiques import asked_query, demande_periode
 
 bp = Blueprint(__name__)
 
@@ -102,7 +113,9 @@ class ExportVue:
 
 
 def _titre(export: Export) -> str:
-    what = "Activités de la structure" if export.scope == "structure" else KINDS.label(export.kind)
+    what = KINDS.label(export.kind)
+    if export.scope == "structure":
+        what += " de la structure"
     return f"{what} — {FORMATS.label(export.format)}"
 
 
@@ -110,9 +123,17 @@ def _resume(kind: str, filtres: Filtres, q: str, profile: Profile, names: dict[s
     """The filters (or the search) in one French line, with the lieu's and person's names."""
     if kind == "beneficiaires":
         return cols.resume_recherche(q)
+    if kind == STATISTIQUES and filtres.du and filtres.au:
+        periode = "Période : " + periode_fr(filtres.du, filtres.au)
+        rest = cols.resume_filtres(replace(filtres, du=None, au=None), _lieu_nom(profile, filtres))
+        return periode if rest.startswith("Aucun filtre") else f"{periode} · {rest}"
     lieux = {lieu.id: lieu.nom for lieu in profile.lieux}
     personne = names.get(filtres.beneficiaire) if filtres.beneficiaire else None
     return cols.resume_filtres(filtres, lieux.get(filtres.lieu or ""), personne)
+
+
+def _lieu_nom(profile: Profile, filtres: Filtres) -> str | None:
+    return next((x.nom for x in profile.lieux if x.id == filtres.lieu), None)
 
 
 def _lignes(export: Export, statut: str) -> str:
@@ -180,6 +201,10 @@ def _liste() -> Response:
     )
 
 
+SCOPES_STATISTIQUES = [
+    ("mediateur", "Mes statistiques"),
+    ("structure", "Les statistiques de toute ma structure"),
+]
 FILTRE_INVALIDE = (
     "Ce filtre n'est pas valide : {filtres}. Revenez à la liste pour le corriger, rien n'a été"
     " exporté."
@@ -195,15 +220,20 @@ class Criteres:
     filtres: Filtres
     q: str
     errors: dict[str, str]
+    asked: str = ""  # statistics: the period and filters as asked (the page's query string)
 
     @property
     def query_string(self) -> str:
         if self.kind == "activites":
             return filters_query_string(self.filtres)
+        if self.kind == STATISTIQUES:
+            return self.asked
         return urlencode({"q": self.q} if self.q else {})
 
 
 def _criteres(kind: str) -> Criteres:
+    if kind == STATISTIQUES:
+        return _criteres_statistiques()
     if kind != "activites":
         q, _ = search_text(current().query("q"))  # what the list searched with
         return Criteres(kind, Filtres(), q, {})
@@ -213,6 +243,30 @@ def _criteres(kind: str) -> Criteres:
         noms = ", ".join(FILTRE_LABELS.get(name, name) for name in invalid)
         errors["kind"] = FILTRE_INVALIDE.format(filtres=noms)
     return Criteres(kind, filtres, "", errors)
+
+
+def _criteres_statistiques() -> Criteres:
+    """The statistics page's period and filters (the structure's page has no lieu filter)."""
+    structure = current().query("portee") == "structure"
+    demande = stats_request(for_page=True, lieux=None if structure else _lieux_ids())
+    periode = demande_periode(demande)
+    errors = {}
+    if periode is None:
+        noms = ", ".join(STATS_LABELS.get(name, name) for name in demande.errors)
+        errors["kind"] = FILTRE_INVALIDE.format(filtres=noms)
+    filtres = Filtres(
+        du=periode.du if periode else None,
+        au=periode.au if periode else None,
+        type=demande.type,
+        canal=demande.canal,
+        lieu=demande.lieu,
+    )
+    asked = asked_query(demande) + ("&portee=structure" if structure else "")
+    return Criteres(STATISTIQUES, filtres, "", errors, asked.lstrip("&"))
+
+
+def _lieux_ids() -> set[str]:
+    return {lieu.id for lieu in profile().lieux}
 
 
 def _demande(
@@ -225,6 +279,8 @@ def _demande(
     valeurs = valeurs or {"format": "xlsx", "scope": state.query("portee") or "mediateur"}
     names = _names_of({filtres.beneficiaire}) if filtres.beneficiaire else {}
     qs = criteres.query_string
+    structure = kind == STATISTIQUES and valeurs.get("scope") == "structure"
+    page = "/structure/statistiques" if structure else f"/{kind}"
     return render_page(
         "exports/demande.html",
         status=400 if errors else 200,
@@ -232,10 +288,10 @@ def _demande(
         kind_label=KINDS.label(kind),
         criteres=_resume(kind, filtres, criteres.q, me, names),
         action="/exports?" + urlencode({"kind": kind}) + (f"&{qs}" if qs else ""),
-        retour=(f"/{kind}?{qs}" if qs else f"/{kind}"),
-        formats=FORMATS.choices(),
-        scopes=SCOPES.choices(),
-        gestionnaire=is_gestionnaire(me.mediateur) and kind == "activites",
+        retour=(f"{page}?{qs}" if qs else page),
+        formats=[c for c in FORMATS.choices() if kind != STATISTIQUES or c[0] == "xlsx"],
+        scopes=SCOPES_STATISTIQUES if kind == STATISTIQUES else SCOPES.choices(),
+        gestionnaire=is_gestionnaire(me.mediateur) and kind in ("activites", STATISTIQUES),
         filtres_personnels=bool(filtres.lieu or filtres.beneficiaire),
         valeurs=valeurs,
         errors=errors,

@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from chalicelib.domain import vocab
-from chalicelib.web.svg import MOIS_LONGS
+from chalicelib.domain.dates import MOIS_LONGS
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 _lock = threading.Lock()

@@ -12,16 +12,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from chalice import Blueprint, Response
 from markupsafe import Markup
 
 from chalicelib import observability
+from chalicelib.domain import statistiques as blocs
 from chalicelib.domain import vocab
 from chalicelib.domain.dates import CUSTOM, DEFAULT_PRESET, PERIODES, Periode
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.mediateurs import Profile
-from chalicelib.stats.aggregation import largest_remainder, share
 from chalicelib.web import svg
 from chalicelib.web.context import current, profile
 from chalicelib.web.http import model_response
@@ -53,14 +54,34 @@ def periode_and_figures(
 ) -> tuple[Periode | None, dict[str, Any] | None]:
     """(period, figures) of a checked request; the period's rule errors (du > au, before 2020)
     join the request's errors and leave the figures out. Shared with the structure's views."""
+    periode = demande_periode(demande)
+    return (periode, compute(periode)) if periode is not None else (None, None)
+
+
+def demande_periode(demande: StatsRequest) -> Periode | None:
+    """The period of a checked request, or None with its errors (du > au, before 2020, after
+    today) joined to the request's."""
     if demande.errors:
-        return None, None
+        return None
     try:
-        periode = _service().periode(demande.preset, demande.du, demande.au)
+        return _service().periode(demande.preset, demande.du, demande.au)
     except ValidationFailed as exc:
         demande.errors.update(exc.errors)
-        return None, None
-    return periode, compute(periode)
+        return None
+
+
+def asked_query(demande: StatsRequest) -> str:
+    """The period and filters as asked, as a query string (a preset stays a preset)."""
+    names = ("periode", "du", "au", "type", "canal", "lieu")
+    return urlencode({name: demande.saisie[name] for name in names if demande.saisie.get(name)})
+
+
+def export_link(demande: StatsRequest, structure: bool = False) -> str:
+    """« Exporter les statistiques »: the confirmation page of Mes exports, with the period and
+    filters asked (the period is resolved when the export is asked)."""
+    portee = "&portee=structure" if structure else ""
+    asked = asked_query(demande)
+    return "/exports?kind=statistiques" + portee + (f"&{asked}" if asked else "")
 
 
 def figures_response(demande: StatsRequest, figures: dict[str, Any] | None) -> Response:
@@ -121,177 +142,6 @@ class Chiffre:
 
 
 @dataclass(frozen=True)
-class Definition:
-    cle: str  # key of the statistics JSON
-    titre: str
-    colonne: str
-    par: str  # "par thématique": completes the chart's description
-    ordinal: bool = False  # keep the scale's order and its zeros (durées, âges, autonomie)
-    note: str = ""
-    si_present: bool = False  # leave the whole figure out when it is empty
-
-
-MULTI_THEMATIQUES = (
-    "Chaque pourcentage est la part des accompagnements qui portent sur la thématique ;"
-    " une activité peut concerner plusieurs thématiques : le total des pourcentages peut"
-    " dépasser 100 %."
-)
-MULTI_MATERIEL = (
-    "Chaque pourcentage est la part des accompagnements où ce matériel a servi ; un"
-    " accompagnement peut utiliser plusieurs matériels : le total des pourcentages peut"
-    " dépasser 100 %."
-)
-SUIVI_SEULEMENT = "Accompagnements individuels et aides aux démarches seulement."
-AUTONOMIE_NOTEE = (
-    "Accompagnements individuels, aides aux démarches, et participants suivis des ateliers dont"
-    " l'autonomie a été notée."
-)
-
-ACCOMPAGNEMENTS = (
-    Definition(
-        "thematiques",
-        "Thématiques de médiation numérique",
-        "Thématique",
-        "par thématique",
-        note=MULTI_THEMATIQUES,
-    ),
-    Definition(
-        "thematiques_demarche",
-        "Thématiques des démarches administratives",
-        "Thématique",
-        "par thématique de démarche",
-        note=MULTI_THEMATIQUES,
-    ),
-    Definition("materiel", "Matériel utilisé", "Matériel", "par matériel", note=MULTI_MATERIEL),
-    Definition("canaux", "Canaux", "Canal", "par canal"),
-    Definition("durees", "Durées", "Durée", "par durée", ordinal=True),
-    Definition("lieux", "Lieux d'activité", "Lieu d'activité", "par lieu d'activité"),
-    Definition("communes", "Communes des lieux d'accompagnement", "Commune", "par commune"),
-    Definition(
-        "autonomie",
-        "Autonomie des bénéficiaires",
-        "Le bénéficiaire a réalisé l'action…",
-        "par niveau d'autonomie",
-        ordinal=True,
-        note=AUTONOMIE_NOTEE,
-    ),
-    Definition(
-        "redirections",
-        "Orientations vers une autre structure",
-        "Structure",
-        "par type de structure",
-        note=SUIVI_SEULEMENT,
-    ),
-    Definition(
-        "partenaires",
-        "Orientations vers mes partenaires",
-        "Partenaire",
-        "par partenaire",
-        si_present=True,
-    ),
-)
-BENEFICIAIRES = (
-    Definition("genres", "Genres", "Genre", "par genre"),
-    Definition("tranches_age", "Tranches d'âge", "Tranche d'âge", "par tranche d'âge", True),
-    Definition("statuts", "Statuts", "Statut", "par statut"),
-    Definition(
-        "communes_residence", "Communes de résidence", "Commune", "par commune de résidence"
-    ),
-)
-
-
-def _rows(items: list[Mapping[str, Any]], ordinal: bool) -> list[Mapping[str, Any]]:
-    if ordinal:
-        return items
-    kept = [i for i in items if int(i.get("nombre", 0)) > 0]
-    return sorted(kept, key=lambda i: -int(i["nombre"]))  # stable: ties keep the JSON order
-
-
-def _figure(definition: Definition, items: list[Mapping[str, Any]], periode: str) -> Figure:
-    rows = _rows(items, definition.ordinal)
-    if not any(int(i.get("nombre", 0)) > 0 for i in rows):
-        rows = []
-    lignes = [
-        Ligne(
-            str(i["libelle"]),
-            int(i["nombre"]),
-            svg.nombre_et_part(int(i["nombre"]), float(i["pourcentage"])),
-        )
-        for i in rows
-    ]
-    shown = rows[:MAX_BARS]
-    desc = f"Nombre et part des accompagnements {definition.par}, {periode}."
-    if len(rows) > MAX_BARS:
-        desc += f" Les {MAX_BARS} plus fréquents ; le tableau qui suit les donne tous."
-    chart = svg.share_chart(
-        [(str(i["libelle"]), int(i["nombre"]), float(i["pourcentage"])) for i in shown],
-        chart_id=f"graphique-{definition.cle}",
-        title=definition.titre,
-        desc=desc,
-    )
-    return Figure(
-        definition.cle,
-        definition.titre,
-        definition.colonne,
-        lignes,
-        chart,
-        f"Données du graphique : {definition.titre}",
-        definition.note,
-    )
-
-
-def _months(figures: Mapping[str, Any], periode: str) -> Figure:
-    months = [(str(m["mois"]), int(m["accompagnements"])) for m in figures.get("par_mois", [])]
-    parts = largest_remainder([n for _, n in months])
-    lignes = [
-        Ligne(svg.mois_fr(m), n, svg.nombre_et_part(n, p))
-        for (m, n), p in zip(months, parts, strict=True)
-    ]
-    titre = "Accompagnements par mois"
-    chart = svg.month_chart(
-        months,
-        chart_id="graphique-par-mois",
-        title=titre,
-        desc=f"Nombre d'accompagnements de chaque mois, {periode}.",
-    )
-    return Figure("par_mois", titre, "Mois", lignes, chart, f"Données du graphique : {titre}")
-
-
-def _plural(count: int, singular: str, plural: str) -> str:
-    return f"{svg.nombre_fr(count)} {singular if count <= 1 else plural}"
-
-
-def _chiffres(figures: Mapping[str, Any]) -> list[Chiffre]:
-    acc = figures["accompagnements"]
-    ben = figures["beneficiaires"]
-    types = [int(acc.get(t, 0)) for t in ("individuel", "demarche", "collectif")]
-    parts = largest_remainder(types)
-    total_ben = int(ben["total"])
-    nouveaux = int(ben["nouveaux"])
-    return [
-        Chiffre("Accompagnements", svg.nombre_fr(int(acc["total"]))),
-        Chiffre("Accompagnements individuels", svg.nombre_et_part(types[0], parts[0])),
-        Chiffre("Aides aux démarches administratives", svg.nombre_et_part(types[1], parts[1])),
-        Chiffre(
-            "Participants aux ateliers collectifs",
-            svg.nombre_et_part(types[2], parts[2]),
-            "dans " + _plural(int(figures.get("ateliers", 0)), "atelier", "ateliers"),
-        ),
-        Chiffre(
-            "Bénéficiaires accompagnés",
-            svg.nombre_fr(total_ben),
-            _plural(int(ben["suivis"]), "suivi", "suivis")
-            + " et "
-            + _plural(int(ben["anonymes"]), "anonyme", "anonymes"),
-        ),
-        Chiffre(
-            "dont nouveaux bénéficiaires",
-            svg.nombre_et_part(nouveaux, share(nouveaux, total_ben)),
-        ),
-    ]
-
-
-@dataclass(frozen=True)
 class Vue:
     total: int
     chiffres: list[Chiffre]
@@ -300,20 +150,69 @@ class Vue:
     beneficiaires: list[Figure]
 
 
+def _lignes(tableau: blocs.Tableau) -> list[Ligne]:
+    return [
+        Ligne(ligne.libelle, ligne.nombre, svg.nombre_et_part(ligne.nombre, ligne.pourcentage))
+        for ligne in tableau.lignes
+    ]
+
+
+def _figure(tableau: blocs.Tableau, periode: str) -> Figure:
+    definition = tableau.definition
+    shown = tableau.lignes[:MAX_BARS]
+    desc = f"Nombre et part des accompagnements {definition.par}, {periode}."
+    if len(tableau.lignes) > MAX_BARS:
+        desc += f" Les {MAX_BARS} plus fréquents ; le tableau qui suit les donne tous."
+    chart = svg.share_chart(
+        [(ligne.libelle, ligne.nombre, ligne.pourcentage) for ligne in shown],
+        chart_id=f"graphique-{definition.cle}",
+        title=definition.titre,
+        desc=desc,
+    )
+    return Figure(
+        definition.cle,
+        definition.titre,
+        definition.colonne,
+        _lignes(tableau),
+        chart,
+        f"Données du graphique : {definition.titre}",
+        definition.note,
+    )
+
+
+def _months(figures: Mapping[str, Any], tableau: blocs.Tableau, periode: str) -> Figure:
+    months = [(str(m["mois"]), int(m["accompagnements"])) for m in figures.get("par_mois", [])]
+    titre = tableau.definition.titre
+    chart = svg.month_chart(
+        months,
+        chart_id="graphique-par-mois",
+        title=titre,
+        desc=f"Nombre d'accompagnements de chaque mois, {periode}.",
+    )
+    return Figure(
+        "par_mois", titre, "Mois", _lignes(tableau), chart, f"Données du graphique : {titre}"
+    )
+
+
+def _chiffre(chiffre: blocs.Chiffre) -> Chiffre:
+    if chiffre.pourcentage is None:
+        valeur = svg.nombre_fr(chiffre.nombre)
+    else:
+        valeur = svg.nombre_et_part(chiffre.nombre, chiffre.pourcentage)
+    return Chiffre(chiffre.libelle, valeur, chiffre.detail)
+
+
 def vue(figures: Mapping[str, Any]) -> Vue:
-    """The page's view of the statistics JSON (SPEC §10)."""
+    """The page's view of the statistics JSON (SPEC §10): the report of `domain.statistiques`
+    with its charts and "42 (12,5 %)" texts."""
     periode = _period_text(figures["periode"]["du"], figures["periode"]["au"])
-
-    def block(definitions: tuple[Definition, ...]) -> list[Figure]:
-        found = [(d, _figure(d, list(figures.get(d.cle, [])), periode)) for d in definitions]
-        return [fig for d, fig in found if fig.lignes or not d.si_present]
-
+    rapport = blocs.rapport(figures)
     return Vue(
-        total=int(figures["accompagnements"]["total"]),
-        chiffres=_chiffres(figures),
-        mois=_months(figures, periode),
-        accompagnements=block(ACCOMPAGNEMENTS),
-        beneficiaires=block(BENEFICIAIRES),
+        total=rapport.total,
+        chiffres=[_chiffre(c) for c in rapport.chiffres],
+        mois=_months(figures, rapport.mois, periode),
+        accompagnements=[_figure(t, periode) for t in rapport.accompagnements],
+        beneficiaires=[_figure(t, periode) for t in rapport.beneficiaires],
     )
 
 
@@ -364,6 +263,7 @@ def statistiques() -> Response:
         filtres={"type": demande.type, "canal": demande.canal, "lieu": demande.lieu},
         lieux_choix=lieux,
         filtres_actifs=_filtres_actifs(demande, dict(lieux)),
+        export_url=export_link(demande),
     )
 
 
@@ -417,18 +317,11 @@ def resume_30_jours(
     shows its placeholder then, it never breaks for it."""
     try:
         figures = (fetch or _service().resume_30_jours)(profile)
-        themes = _rows(list(figures.get("thematiques", [])), ordinal=False)[:3]
+        themes = blocs.tableau(blocs.ACCOMPAGNEMENTS[0], list(figures.get("thematiques", [])))
         return Resume(
             accompagnements=int(figures["accompagnements"]["total"]),
             beneficiaires=int(figures["beneficiaires"]["total"]),
-            thematiques=[
-                Ligne(
-                    str(t["libelle"]),
-                    int(t["nombre"]),
-                    svg.nombre_et_part(int(t["nombre"]), float(t["pourcentage"])),
-                )
-                for t in themes
-            ],
+            thematiques=_lignes(themes)[:3],
         )
     except Exception as exc:  # any failure: the placeholder, and a log line without data
         observability.logger().warning("30-day summary unavailable", error=type(exc).__name__)

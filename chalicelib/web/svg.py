@@ -18,6 +18,7 @@ from html import escape
 from markupsafe import Markup
 
 from chalicelib.domain import vocab
+from chalicelib.domain.dates import mois_fr
 
 BLUE = "#000091"  # DSFR blue-france-sun-113: the DSFR's own chart colour, 4.5:1 and more
 GRID = "#929292"  # DSFR grey-625: visible on white without competing with the data
@@ -234,20 +235,6 @@ MOIS_COURTS = (
     "nov.",
     "déc.",
 )
-MOIS_LONGS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 def nombre_fr(value: int) -> str:
@@ -263,15 +250,6 @@ def pourcentage_fr(value: float) -> str:
 def nombre_et_part(count: int, percent: float) -> str:
     """The way every figure reads on the statistics page: "42 (12,5 %)"."""
     return f"{nombre_fr(count)} ({pourcentage_fr(percent)})"
-
-
-def mois_fr(month: str) -> str:
-    """ "2025-03" -> "mars 2025"; anything else is returned as it is."""
-    try:
-        year, number = int(month[:4]), int(month[5:7])
-    except ValueError:
-        return month
-    return f"{MOIS_LONGS[number - 1]} {year}" if 1 <= number <= 12 else month
 
 
 def share_chart(

@@ -48,3 +48,28 @@ def create_person(browser: Browser, prenom: str = "Hélène", nom: str = "Dupont
     page = browser.api("POST", "/api/beneficiaires", {"prenom": prenom, "nom": nom})
     assert page.status == 201, page.text
     return dict(page.json())
+
+
+def new_siret() -> str:
+    import random
+
+    return "9" + "".join(random.choices("0123456789", k=13))
+
+
+def sign_in_member(browser: Browser, idp: Any, email: str, siret: str) -> Browser:
+    """A mediator of the structure `siret` (ProConnect says so), signed in, with a lieu."""
+    idp.provider.override_userinfo_claims = {"siret": siret}
+    try:
+        browser.sign_in(email)
+    finally:
+        idp.provider.override_userinfo_claims = {}
+    browser.onboard()
+    browser.refresh_csrf()
+    return browser
+
+
+def make_gestionnaire(browser: Browser) -> None:
+    from chalicelib.stats.__main__ import main as stats_command
+
+    email = browser.api("GET", "/api/moi").json()["email"]
+    assert stats_command(["grant", "--email", email]) == 0

@@ -301,5 +301,9 @@ def test_the_openapi_document_describes_the_exports(browser: Browser) -> None:
     assert "202" in document["paths"]["/api/exports"]["post"]["responses"]
     assert "get" in document["paths"]["/api/exports/{id}"]
     schemas = document["components"]["schemas"]
-    assert schemas["ExportIn"]["properties"]["kind"]["enum"] == ["activites", "beneficiaires"]
+    assert schemas["ExportIn"]["properties"]["kind"]["enum"] == [
+        "activites",
+        "beneficiaires",
+        "statistiques",
+    ]
     assert "url" in schemas["ExportOut"]["properties"]
