@@ -32,6 +32,13 @@ class Mediateur:
     roles: tuple[str, ...] = (ROLE_MEDIATEUR,)
     cree_le: datetime | None = None
     derniere_connexion: datetime | None = None
+    # « Vous accompagnez des personnes ? » at the first sign-in: None until answered; False for
+    # an employer who manages a structure without accompanying anyone (no lieu asked).
+    accompagne: bool | None = None
+
+    @property
+    def gestionnaire(self) -> bool:
+        return bool(self.siret) and ROLE_GESTIONNAIRE in self.roles
 
     @property
     def nom_complet(self) -> str:
@@ -71,8 +78,9 @@ class Profile:
 
     @property
     def needs_onboarding(self) -> bool:
-        """A mediator must declare at least one lieu before recording a CRA (SPEC §1)."""
-        return not self.lieux_actifs
+        """A mediator must declare at least one lieu before recording a CRA (SPEC §1); an
+        employer who said they accompany nobody is not asked for one (SPEC §13)."""
+        return not self.lieux_actifs and self.mediateur.accompagne is not False
 
 
 def profile_from_identity(mediateur_id: str, identity: Identity, now: datetime) -> Mediateur:
@@ -103,3 +111,19 @@ def validate_lieu(data: LieuInput, communes: Container[str]) -> dict[str, str]:
     elif data.commune_insee.strip() not in communes:
         errors["commune_insee"] = "Choisissez une commune de la liste."
     return errors
+
+
+MAX_NOM_STRUCTURE = 120
+
+
+def libelle_structure(siret: str, nom: str | None) -> str:
+    """How a structure shows: the name a gestionnaire gave it, until then its SIRET."""
+    return nom or f"Structure (SIRET {siret})"
+
+
+def validate_nom_structure(nom: str) -> dict[str, str]:
+    if not nom.strip():
+        return {"nom": "Saisissez le nom de la structure."}
+    if len(nom.strip()) > MAX_NOM_STRUCTURE:
+        return {"nom": f"Le nom doit faire {MAX_NOM_STRUCTURE} caractères au plus."}
+    return {}

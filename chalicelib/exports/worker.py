@@ -90,6 +90,7 @@ class ProfileSource(Protocol):
 
     def profile(self, mediateur_id: str) -> Profile | None: ...
     def structure_profiles(self, siret: str) -> list[Profile]: ...
+    def structure_libelle(self, siret: str) -> str: ...
 
 
 class CommuneSource(Protocol):
@@ -313,7 +314,7 @@ class ExportWorker:
         if export.scope == "structure":
             siret = export.siret or export.owner
             figures = statistics.structure_figures(siret, periode, f.type, f.canal)
-            return f"de la structure (SIRET {siret})", figures, None
+            return f"de {self._structure_name(siret)}", figures, None
         profile = self._sources.profiles.profile(export.mediateur_id)
         if profile is None:
             raise LookupError("mediator gone")
@@ -376,8 +377,14 @@ class ExportWorker:
             rows(),
         )
 
+    def _structure_name(self, siret: str) -> str:
+        """« Structure (SIRET …) », or the name its gestionnaires gave it with the SIRET."""
+        libelle = self._sources.profiles.structure_libelle(siret)
+        return libelle if siret in libelle else f"{libelle} (SIRET {siret})"
+
     def _structure(self, export: Export) -> Plan:
-        profiles = self._sources.profiles.structure_profiles(export.siret or export.owner)
+        siret = export.siret or export.owner
+        profiles = self._sources.profiles.structure_profiles(siret)
         ref = self._referentiel(profiles, export.mediateur_id)
         columns = cols.activity_columns(structure=True)
 
@@ -389,10 +396,10 @@ class ExportWorker:
 
         return Plan(
             "Activités",
-            f"Coop — activités de la structure {export.siret or export.owner}",
+            f"Coop — activités de {self._structure_name(siret)}",
             columns,
             (
-                ("Structure", f"SIRET {export.siret or export.owner}"),
+                ("Structure", self._structure_name(siret)),
                 ("Médiateurs", str(len(profiles))),
                 ("Filtres", cols.resume_filtres(export.filtres)),
             ),

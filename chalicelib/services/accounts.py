@@ -18,8 +18,10 @@ from chalicelib.domain.mediateurs import (
     LieuInput,
     Mediateur,
     Profile,
+    libelle_structure,
     profile_from_identity,
     validate_lieu,
+    validate_nom_structure,
 )
 from chalicelib.domain.outils import OutilsPrefs
 
@@ -37,6 +39,9 @@ class AccountStore(Protocol):
     def structure_mediateurs(self, siret: str) -> list[Mediateur]: ...
     def find_by_email(self, email: str) -> list[Mediateur]: ...
     def mediateur_ids(self) -> list[str]: ...
+    def set_accompagne(self, mediateur_id: str, accompagne: bool) -> None: ...
+    def structure_nom(self, siret: str) -> str | None: ...
+    def set_structure_nom(self, siret: str, nom: str, now: datetime) -> None: ...
 
 
 class StructureMembership(Protocol):
@@ -125,6 +130,31 @@ class AccountService:
 
     def structure_mediateurs(self, siret: str) -> list[Mediateur]:
         return self._store.structure_mediateurs(siret)
+
+    def structure_nom(self, siret: str) -> str | None:
+        """The name a gestionnaire set (None until then)."""
+        return self._store.structure_nom(siret)
+
+    def structure_libelle(self, siret: str) -> str:
+        """The structure's name as its gestionnaires set it, « Structure (SIRET …) » until then."""
+        return libelle_structure(siret, self._store.structure_nom(siret))
+
+    def name_structure(self, gestionnaire: Mediateur, nom: str) -> str:
+        """A gestionnaire names their own structure (the SIRET of their profile, never another)."""
+        if not gestionnaire.gestionnaire or not gestionnaire.siret:
+            raise Forbidden(gestionnaire.id)
+        errors = validate_nom_structure(nom)
+        if errors:
+            raise ValidationFailed(errors)
+        cleaned = " ".join(nom.split())
+        self._store.set_structure_nom(gestionnaire.siret, cleaned, self._calendar.now())
+        return cleaned
+
+    # --- onboarding ----------------------------------------------------------------------------
+
+    def declare_accompagne(self, mediateur_id: str, accompagne: bool) -> None:
+        """The answer to « Vous accompagnez des personnes ? » at the first sign-in."""
+        self._store.set_accompagne(mediateur_id, accompagne)
 
     def mediateur_ids(self) -> list[str]:
         """Every mediator (ops: walks the whole table)."""

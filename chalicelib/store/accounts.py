@@ -20,7 +20,7 @@ from chalicelib.domain.mediateurs import (
     Mediateur,
 )
 from chalicelib.domain.outils import OutilsPrefs
-from chalicelib.store.dynamo import condition_failed, med
+from chalicelib.store.dynamo import STR, condition_failed, med
 from chalicelib.store.models import (
     Database,
     LieuItem,
@@ -29,6 +29,7 @@ from chalicelib.store.models import (
     OutilsPrefsItem,
     QuotaItem,
     SessionItem,
+    StructureItem,
 )
 
 
@@ -156,6 +157,7 @@ def _mediateur(item: MediateurItem) -> Mediateur:
         roles=tuple(sorted(item.roles or {ROLE_MEDIATEUR})),
         cree_le=item.cree_le,
         derniere_connexion=item.derniere_connexion,
+        accompagne=item.accompagne,
     )
 
 
@@ -259,7 +261,22 @@ class DynamoAccountStore:
         assert saved is not None
         return saved
 
+    def set_accompagne(self, mediateur_id: str, accompagne: bool) -> None:
+        MediateurItem(med(mediateur_id), "PROFIL").update(
+            actions=[MediateurItem.accompagne.set(accompagne)],
+            condition=MediateurItem.pk.exists(),
+        )
+
     # --- roles and structures -------------------------------------------------------------------
+
+    def structure_nom(self, siret: str) -> str | None:
+        try:
+            return StructureItem.get(STR + siret, "STRUCTURE").nom
+        except DoesNotExist:
+            return None
+
+    def set_structure_nom(self, siret: str, nom: str, now: datetime) -> None:
+        StructureItem(STR + siret, "STRUCTURE", nom=nom, modifie_le=now).save()
 
     def grant_role(self, mediateur_id: str, role: str) -> Mediateur:
         """Add a role to an existing mediator (idempotent); NotFound when there is none."""

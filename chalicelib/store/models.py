@@ -112,6 +112,20 @@ class MediateurItem(Model):
     gsi1pk = UnicodeAttribute(null=True)  # STRUCT#<siret>: the structure's mediators
     gsi1sk = UnicodeAttribute(null=True)
     par_structure = ParStructure()
+    accompagne = BooleanAttribute(null=True)  # False: an employer, no lieu asked
+
+
+class StructureItem(Model):
+    """A structure employeuse as its gestionnaires describe it: pk = STR#<siret>, sk =
+    STRUCTURE (its name)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    nom = UnicodeAttribute(null=True)
+    modifie_le = UTCDateTimeAttribute(null=True)
 
 
 class LieuItem(Model):
@@ -149,6 +163,7 @@ MODELS: tuple[tuple[type[Model], str], ...] = (
     (MediateurItem, "app"),
     (LieuItem, "app"),
     (OutilsPrefsItem, "app"),
+    (StructureItem, "app"),
 )
 
 

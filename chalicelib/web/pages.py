@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -43,8 +44,15 @@ def accueil() -> Response:
     from chalicelib.web.activites.pages import people_of
     from chalicelib.web.statistiques import resume_30_jours
 
+    mediateur = signed_in.profile.mediateur
+    structure = (
+        current().container.accounts.structure_libelle(mediateur.siret)
+        if mediateur.gestionnaire and mediateur.siret
+        else None
+    )
     return render_page(
         "pages/accueil.html",
+        structure=structure,
         dernieres_activites=latest,
         lieux=lieux,
         personnes=people_of(latest),
@@ -160,14 +168,58 @@ def _lieu_errors(
     return {k: errors[k] for k in LIEU_LABELS if k in errors}
 
 
+ACCOMPAGNE_LABEL = "Vous accompagnez des personnes ?"
+ACCOMPAGNE_CHOIX = (
+    ("oui", "Oui, j'accompagne des personnes"),
+    ("non", "Non, je gère une structure sans accompagner moi-même"),
+)
+
+
+def _onboarding_values() -> dict[str, str]:
+    """« Oui » comes checked (most who sign in are mediators); « Non » once answered so."""
+    return {"accompagne": "non" if account().profile.mediateur.accompagne is False else "oui"}
+
+
 @page(bp, "/bienvenue")
 def bienvenue() -> Response:
-    return render_page("pages/onboarding.html", valeurs={}, commune=communes_field.CommuneChoice())
+    return render_page(
+        "pages/onboarding.html",
+        valeurs=_onboarding_values(),
+        commune=communes_field.CommuneChoice(),
+        choix_accompagne=ACCOMPAGNE_CHOIX,
+        labels={"accompagne": ACCOMPAGNE_LABEL, **LIEU_LABELS},
+    )
 
 
 @page(bp, "/bienvenue", methods=("POST",))
 def bienvenue_post() -> Response:
-    return _create_lieu("pages/onboarding.html", "/?message=bienvenue")
+    """SPEC §13: only those who accompany people are asked for a lieu; an employer who answers
+    « Non » goes straight to their space (and to the structure's pages if gestionnaire)."""
+    state = current()
+    mediateur = account().profile.mediateur
+    data, choice = _lieu_input()
+    # A client that does not send the question but typed a lieu accompanies people.
+    typed = any((data.nom, data.adresse, state.form.get("commune_insee_q"), choice.insee))
+    answer = state.form.get("accompagne") or ("oui" if typed else "")
+    extra: dict[str, Any] = {
+        "choix_accompagne": ACCOMPAGNE_CHOIX,
+        "labels": {"accompagne": ACCOMPAGNE_LABEL, **LIEU_LABELS},
+    }
+    if answer == "non":
+        state.container.accounts.declare_accompagne(mediateur.id, False)
+        target = "/structure/statistiques" if mediateur.gestionnaire else "/"
+        return redirect(f"{target}?message=bienvenue", status=303)
+    if answer != "oui":
+        errors = {"accompagne": "Indiquez si vous accompagnez des personnes."}
+        return render_page(
+            "pages/onboarding.html", errors=errors, valeurs=state.form, commune=choice, **extra
+        )
+    return _create_lieu(
+        "pages/onboarding.html",
+        "/?message=bienvenue",
+        after=lambda: state.container.accounts.declare_accompagne(mediateur.id, True),
+        **extra,
+    )
 
 
 @page(bp, "/lieux")
@@ -187,13 +239,17 @@ def lieu_nouveau_post() -> Response:
     return _create_lieu("lieux/formulaire.html", "/lieux?message=lieu_ajoute", lieu=None)
 
 
-def _create_lieu(template: str, success: str, **extra: Any) -> Response:
+def _create_lieu(
+    template: str, success: str, after: Callable[[], None] | None = None, **extra: Any
+) -> Response:
     state = current()
     data, choice = _lieu_input()
     failure: ValidationFailed | None = None
     if not choice.error:
         try:
             state.container.accounts.add_lieu(account().profile.mediateur.id, data)
+            if after is not None:
+                after()
             return redirect(success)
         except ValidationFailed as exc:
             failure = exc
@@ -205,8 +261,7 @@ def _create_lieu(template: str, success: str, **extra: Any) -> Response:
         valeurs=state.form,
         commune=choice,
         errors=_lieu_errors(choice, failure),
-        labels=LIEU_LABELS,
-        **extra,
+        **{"labels": LIEU_LABELS, **extra},
     )
 
 

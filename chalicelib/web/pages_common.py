@@ -18,6 +18,7 @@ FLASH = {
     "lieu_restaure": "Le lieu d'activité a été restauré.",
     "outils_enregistres": "L'ordre de vos outils a été enregistré.",
     "bienvenue": "Bienvenue ! Votre espace est prêt.",
+    "structure_nommee": "Le nom de la structure a été enregistré.",
 }
 
 

@@ -26,6 +26,13 @@ NAVIGATION = (
     ("/partenaires", "Mes partenaires", "fr-icon-building-line"),
 )
 
+# « Ma structure » (SPEC §13): shown to gestionnaires only.
+STRUCTURE_NAVIGATION = (
+    ("/structure/statistiques", "Statistiques de la structure", "fr-icon-line-chart-line"),
+    ("/structure/gestionnaires", "Médiateurs et gestionnaires", "fr-icon-team-line"),
+    ("/exports?kind=activites&portee=structure", "Exporter les activités", "fr-icon-download-line"),
+)
+
 
 def templates_dir() -> Path:
     """Top-level `templates/` in a checkout; the copy inside `chalicelib/` in the Lambda zip."""
@@ -72,7 +79,12 @@ def environment() -> Environment:
                     auto_reload=False,
                 )
                 env.filters.update(date_fr=date_fr, date_courte=date_courte, duree=duree_fr)
-                env.globals.update(asset_url=_asset_url, vocab=vocab, navigation=NAVIGATION)
+                env.globals.update(
+                    asset_url=_asset_url,
+                    vocab=vocab,
+                    navigation=NAVIGATION,
+                    navigation_structure=STRUCTURE_NAVIGATION,
+                )
                 _env = env
     return _env
 

@@ -98,7 +98,8 @@ def _authenticated(view: View, as_json: bool, needs_lieu: bool) -> View:
             if state.request.method == "POST":
                 return _expired_while_typing()
             return _login_redirect()
-        if needs_lieu and state.account.profile.needs_onboarding:
+        if needs_lieu and not state.account.profile.lieux_actifs:
+            # Recording needs a lieu, also for someone who first said they accompany nobody.
             if as_json:
                 return errors.json_error(403, {"lieu_id": "Ajoutez d'abord un lieu d'activité."})
             return redirect("/bienvenue", status=303)

@@ -89,6 +89,7 @@ def structure_statistiques() -> Response:
         filtres={"type": demande.type, "canal": demande.canal},
         filtres_actifs=actifs,
         siret=gestionnaire.siret,
+        structure=current().container.accounts.structure_libelle(gestionnaire.siret),
         mediateurs=current().container.accounts.structure_mediateurs(gestionnaire.siret),
         export_url=export_link(demande, structure=True),
     )
@@ -107,6 +108,7 @@ def _gestionnaires_page(
         labels=GESTIONNAIRE_LABELS,
         email=email,
         siret=gestionnaire.siret,
+        structure=current().container.accounts.structure_libelle(gestionnaire.siret),
         mediateurs=current().container.accounts.structure_mediateurs(gestionnaire.siret),
         role=ROLE_GESTIONNAIRE,
         flash=flash,
@@ -142,3 +144,38 @@ def ajouter_gestionnaire() -> Response:
     except ValidationFailed as exc:
         return _gestionnaires_page(gestionnaire, exc.errors, email=email)
     return redirect(f"/structure/gestionnaires?ajoute={granted.id}", status=303)
+
+
+# --- the structure's name (SPEC §13) ------------------------------------------------------------
+
+NOM_LABELS = {"nom": "Nom de la structure"}
+
+
+def _nom_page(gestionnaire: Mediateur, nom: str, errors: dict[str, str]) -> Response:
+    assert gestionnaire.siret is not None
+    return render_page(
+        "structure/nom.html", errors=errors, labels=NOM_LABELS, nom=nom, siret=gestionnaire.siret
+    )
+
+
+@page(bp, "/structure/nom")
+def structure_nom() -> Response:
+    gestionnaire = _gestionnaire()
+    if gestionnaire is None or gestionnaire.siret is None:
+        return error_page(403)
+    return _nom_page(
+        gestionnaire, current().container.accounts.structure_nom(gestionnaire.siret) or "", {}
+    )
+
+
+@page(bp, "/structure/nom", methods=("POST",))
+def structure_nom_post() -> Response:
+    gestionnaire = _gestionnaire()
+    if gestionnaire is None:
+        return error_page(403)
+    nom = current().form.get("nom")[:500]
+    try:
+        current().container.accounts.name_structure(gestionnaire, nom)
+    except ValidationFailed as exc:
+        return _nom_page(gestionnaire, nom, exc.errors)
+    return redirect("/structure/statistiques?message=structure_nommee", status=303)

@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -233,12 +234,16 @@ def test_a_gestionnaire_exports_the_structure_and_hands_the_link_to_the_other_ge
     assert (
         alice.api("POST", "/api/exports", {"kind": "activites", "scope": "structure"}).status == 403
     )
+    assert chef.post("/structure/nom", {"nom": "Médiathèque des Lilas"}).status == 303
     export = ask(chef, scope="structure", filters={"lieu": "ignored-for-a-structure"})
     worker.run()
 
     link = presigned(adjoint, export["id"])  # another gestionnaire of the same SIRET
     content, _ = download(link)
-    header, rows, _ = rows_of(content)
+    header, rows, ws = rows_of(content)
+    # The structure shows under the name its gestionnaire gave it, with its SIRET.
+    top = [[c.value for c in row] for row in ws.iter_rows(max_row=4)]
+    assert re.fullmatch(r"Coop — activités de Médiathèque des Lilas \(SIRET \d{14}\)", top[0][0])
     assert header[:2] == ["ID", "Médiateur"]
     assert "Bénéficiaire" not in header and "Notes" not in header
     assert {r["ID"] for r in rows} == {mine["id"], theirs["id"]}

@@ -50,7 +50,10 @@ def _active_and_archived(page: Page) -> tuple[str, str]:
 def test_an_empty_onboarding_form_explains_every_mistake_in_french(browser: Browser) -> None:
     browser.sign_in("vide@example.org")
 
-    page = browser.post("/bienvenue", {"nom": "", "adresse": "", "commune_insee_q": ""})
+    # « Oui » to « Vous accompagnez des personnes ? » is what the browser sends by default.
+    page = browser.post(
+        "/bienvenue", {"accompagne": "oui", "nom": "", "adresse": "", "commune_insee_q": ""}
+    )
 
     assert page.status == 400
     assert page.title.startswith("Erreur : ")
