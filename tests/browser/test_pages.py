@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.browser.checks import Audit, error_summary_problems
-from tests.browser.conftest import Stack, grant_gestionnaire, new_context, new_email
+from tests.browser.conftest import PHONE, Stack, grant_gestionnaire, new_context, new_email
 
 pytestmark = pytest.mark.browser
 
@@ -227,8 +227,27 @@ def test_structure_pages(browser: Any, stack: Stack, axe_source: str, screenshot
                 ("structure statistiques", "/structure/statistiques"),
                 ("structure gestionnaires", "/structure/gestionnaires"),
                 ("structure export demande", "/exports?kind=activites&portee=structure"),
+                ("structure nom", "/structure/nom"),
+                ("accueil gestionnaire", "/"),
+                ("plan du site gestionnaire", "/menu"),
             ],
         )
+        # « Ma structure » in the side menu (a desktop's; a phone's is /menu) leads there.
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto("/")
+        side = page.locator("#navigation")
+        side.get_by_role("link", name="Statistiques de la structure").click()
+        page.wait_for_url(re.compile(r"/structure/statistiques$"))
+        audit.check(page, "structure statistiques bureau")
+        page.set_viewport_size(PHONE)
+        failing_form(
+            audit,
+            page,
+            "structure nom erreurs",
+            "/structure/nom",
+            lambda p: p.locator("#nom").fill(" "),
+        )
+        assert "Saisissez le nom de la structure." in page.locator("main").inner_text()
         failing_form(
             audit,
             page,
