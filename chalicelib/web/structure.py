@@ -23,7 +23,12 @@ from chalicelib.web.http import redirect
 from chalicelib.web.pages_common import render_page
 from chalicelib.web.params import StatsRequest, stats_request
 from chalicelib.web.routing import api, page
-from chalicelib.web.statistiques import figures_response, periode_and_figures, render_statistics
+from chalicelib.web.statistiques import (
+    Rapport,
+    figures_response,
+    periode_and_figures,
+    render_statistics,
+)
 
 bp = Blueprint(__name__)
 
@@ -85,6 +90,12 @@ def structure_statistiques() -> Response:
         filtres_actifs=actifs,
         siret=gestionnaire.siret,
         mediateurs=current().container.accounts.structure_mediateurs(gestionnaire.siret),
+        rapport=Rapport(
+            "Statistiques de ma structure",
+            f"Structure (SIRET {gestionnaire.siret})",
+            "/structure/statistiques",
+            portee="structure",
+        ),
     )
 
 
