@@ -393,7 +393,7 @@ def render_statistics(
 ) -> Response:
     """A statistics page (the mediator's or the structure's): the period form as typed, and
     the figures when the request could be read. With `?imprimer=1`, the print view of the same
-    figures (without the menu and the form: what works without JavaScript to print them)."""
+    figures (without the form; what « Imprimer / PDF » opens without JavaScript)."""
     if rapport is not None and figures is not None and current().query("imprimer") == "1":
         template = IMPRESSION
     return render_page(
