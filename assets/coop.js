@@ -73,6 +73,16 @@
 
   document.querySelectorAll("input[data-copier]").forEach(enhanceCopy);
 
+  // « Imprimer / PDF »: print the page itself (the print stylesheet leaves out the menu, the
+  // filters and the buttons). Without JS, the link opens the print view (`?imprimer=1`).
+  document.querySelectorAll("[data-imprimer]").forEach(function (control) {
+    control.addEventListener("click", function (event) {
+      if (typeof window.print !== "function") { return; }
+      event.preventDefault();
+      window.print();
+    });
+  });
+
   // Mes exports while a file is being prepared: fetch the page again every few seconds and swap
   // the cards whose status changed, announcing them in the status line. No page reload (the
   // focus and the reading position stay); without JS the page offers an "Actualiser" link.

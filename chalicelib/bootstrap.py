@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.services.activites import ActivityService
     from chalicelib.services.beneficiaires import BeneficiaryService
     from chalicelib.services.exports import ExportService
+    from chalicelib.services.partages import PartageService
     from chalicelib.stats.nouveaux import Nouveaux
     from chalicelib.stats.projector import Projector
     from chalicelib.stats.service import StatsService
@@ -178,6 +179,15 @@ class Container:
 
         return ExportService(
             self.export_store, self.export_queue, self.export_files, self.calendar, log=log_event
+        )
+
+    @cached_property
+    def partages(self) -> PartageService:
+        from chalicelib.services.partages import PartageService
+        from chalicelib.store.partages import DynamoPartageStore
+
+        return PartageService(
+            DynamoPartageStore(self.db), self.statistics, self.accounts, self.calendar
         )
 
     @cached_property

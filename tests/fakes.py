@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from chalicelib.auth.sessions import LoginAttempt, Quota, Session
+from chalicelib.domain.partages import Partage
 
 
 class FakeSessionStore:
@@ -55,3 +57,51 @@ class FakeSessionStore:
     def dump(self) -> str:
         """Everything stored, as text (to check what a leaked table would reveal)."""
         return repr((self.sessions, self.attempts))
+
+
+class FakePartageStore:
+    """`PartageStore` (share links) over dicts: the same contract as `DynamoPartageStore`."""
+
+    def __init__(self) -> None:
+        self.partages: dict[str, Partage] = {}  # by token digest
+        self.opens: dict[tuple[str, int], int] = {}
+
+    def create(self, partage: Partage) -> None:
+        self.partages[partage.jeton] = partage
+
+    def by_jeton(self, jeton_digest: str) -> Partage | None:
+        found = self.partages.get(jeton_digest)
+        return replace(found, ouvertures=0, derniere_ouverture=None) if found else None
+
+    def of(self, portee: str, proprietaire: str) -> list[Partage]:
+        mine = [
+            p
+            for p in self.partages.values()
+            if (p.portee, p.proprietaire) == (portee, proprietaire)
+        ]
+        return sorted(mine, key=lambda p: p.id, reverse=True)
+
+    def find(self, portee: str, proprietaire: str, partage_id: str) -> Partage | None:
+        return next((p for p in self.of(portee, proprietaire) if p.id == partage_id), None)
+
+    def delete(self, partage: Partage) -> bool:
+        return self.partages.pop(partage.jeton, None) is not None
+
+    def count_opening(self, partage: Partage, now: datetime) -> bool:
+        found = self.partages.get(partage.jeton)
+        if found is None:
+            return False
+        self.partages[partage.jeton] = replace(
+            found, ouvertures=found.ouvertures + 1, derniere_ouverture=now
+        )
+        return True
+
+    def spend(self, jeton_digest: str, window: int, limit: int, expires_at: int) -> bool:
+        count = self.opens.get((jeton_digest, window), 0)
+        if count >= limit:
+            return False
+        self.opens[(jeton_digest, window)] = count + 1
+        return True
+
+    def dump(self) -> str:
+        return repr((self.partages, self.opens))

@@ -12,6 +12,7 @@ def register(app: Chalice) -> None:
     from chalicelib.web.beneficiaires import api as api_beneficiaires
     from chalicelib.web.beneficiaires import pages as beneficiaires
     from chalicelib.web.middleware import http_middleware
+    from chalicelib.web.partages import bp as partages_bp
     from chalicelib.web.static import static_blueprint
 
     app.register_middleware(http_middleware, "http")
@@ -27,6 +28,7 @@ def register(app: Chalice) -> None:
         api_activites.bp,
         api_beneficiaires.bp,
         ops.bp,
+        partages_bp,
     )
     for blueprint in (*blueprints, static_blueprint):
         app.register_blueprint(blueprint)

@@ -12,6 +12,7 @@ from chalicelib.schemas.activites import ActiviteIn, ActiviteOut, ActivitesPage
 from chalicelib.schemas.beneficiaires import BeneficiaireIn, BeneficiaireOut, BeneficiairesPage
 from chalicelib.schemas.exports import ExportIn, ExportOut, ExportsPage
 from chalicelib.schemas.lieux import CommuneOut, LieuIn, LieuOut, LieuxPage, Moi
+from chalicelib.schemas.partages import PartageIn, PartageOut, PartagesPage
 from chalicelib.schemas.statistiques import Statistiques
 
 
@@ -37,6 +38,9 @@ MODELS: tuple[type[BaseModel], ...] = (
     LieuxPage,
     Statistiques,
     Erreurs,
+    PartageIn,
+    PartageOut,
+    PartagesPage,
 )
 REF = "#/components/schemas/{model}"
 
@@ -253,6 +257,37 @@ def _paths() -> dict[str, Any]:
                 "summary": "Supprimer un bénéficiaire : ses données identifiantes sont effacées,"
                 " ses activités passées restent comptées",
                 "responses": {"204": {"description": "Supprimé"}, **_errors()},
+            },
+        },
+        **_partages_paths(),
+    }
+
+
+def _partages_paths() -> dict[str, Any]:
+    """Share links of the statistics (SPEC §5 « Partager »); the public page /s/{jeton} is
+    HTML only."""
+    return {
+        "/api/statistiques/partages": {
+            "get": {
+                "summary": "Mes liens de partage des statistiques (et, pour un gestionnaire,"
+                " ceux de sa structure), les plus récents d'abord, sans leur URL",
+                "responses": _ok("200", PartagesPage, "Les liens"),
+            },
+            "post": {
+                "summary": "Créer un lien de partage en lecture seule des statistiques",
+                "description": "`filters` : les paramètres de /api/statistiques (une période"
+                " prédéfinie suit la date du jour). L'URL publique n'est donnée qu'ici : seule"
+                " l'empreinte de son jeton est conservée. `portee` structure réservée aux"
+                " gestionnaires (403 sinon).",
+                "requestBody": {"required": True, **_json(_ref(PartageIn))},
+                "responses": _ok("201", PartageOut, "Créé, avec son `url`"),
+            },
+        },
+        "/api/statistiques/partages/{id}": {
+            "parameters": ID,
+            "delete": {
+                "summary": "Révoquer un lien : il répond 404 aussitôt",
+                "responses": {"204": {"description": "Révoqué"}, **_errors()},
             },
         },
     }

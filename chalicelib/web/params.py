@@ -13,7 +13,7 @@ user cannot see must not widen what they get (an export of everything).
 from __future__ import annotations
 
 import json
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -138,16 +138,27 @@ class StatsRequest:
         return self.dates_saisies or self.periode == CUSTOM
 
 
-def stats_request(for_page: bool, lieux: Container[str] | None) -> StatsRequest:
+def _stats_value(name: str, values: Mapping[str, Any] | None) -> str:
+    """One parameter of a statistics request: from the query string, or a JSON body's."""
+    if values is None:
+        return query(name)
+    return str(values.get(name) or "").strip()[:MAX_QUERY_VALUE]
+
+
+def stats_request(
+    for_page: bool, lieux: Container[str] | None, values: Mapping[str, Any] | None = None
+) -> StatsRequest:
     """The query string of a statistics page or API, checked: unknown slugs and bad dates are
-    errors, never ignored. `lieux` None: no lieu filter (a structure's statistics).
+    errors, never ignored. `lieux` None: no lieu filter (a structure's statistics). `values`:
+    the same request from a JSON body (a share link's `filters`) instead of the query string.
 
     On a page, the date fields always show the dates of the period displayed, and carry them
     again in hidden `du_affiche` / `au_affiche` fields: dates sent unchanged with a preset mean
     "this preset" (the user picked another radio), dates changed mean a custom range. The API
     has no such fields: `du`/`au` always win over `periode`, and only ISO dates are dates."""
     names = ("periode", "du", "au", "type", "canal", "du_affiche", "au_affiche")
-    saisie = {name: query(name) for name in (*names, *(("lieu",) if lieux is not None else ()))}
+    wanted = (*names, *(("lieu",) if lieux is not None else ()))
+    saisie = {name: _stats_value(name, values) for name in wanted}
     demande = StatsRequest(saisie=saisie)
     periode = saisie["periode"]
     if periode and periode not in PRESETS and periode != CUSTOM:
@@ -176,6 +187,22 @@ def stats_request(for_page: bool, lieux: Container[str] | None) -> StatsRequest:
         else:
             setattr(demande, name, saisie[name] or None)
     return demande
+
+
+def stats_query(demande: StatsRequest, **extra: str) -> str:
+    """A checked statistics request back as a query string (links to the print view and to
+    the share form): a preset stays a preset, a custom range its dates."""
+    custom = demande.du or demande.au
+    params = {
+        "periode": "" if custom else demande.preset or "",
+        "du": demande.du.isoformat() if demande.du else "",
+        "au": demande.au.isoformat() if demande.au else "",
+        "type": demande.type or "",
+        "canal": demande.canal or "",
+        "lieu": demande.lieu or "",
+        **extra,
+    }
+    return urlencode({k: v for k, v in params.items() if v})
 
 
 # --- JSON bodies ----------------------------------------------------------------------------------

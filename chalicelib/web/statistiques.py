@@ -27,7 +27,7 @@ from chalicelib.web import svg
 from chalicelib.web.context import current, profile
 from chalicelib.web.http import model_response
 from chalicelib.web.pages_common import render_page
-from chalicelib.web.params import StatsRequest, stats_request
+from chalicelib.web.params import StatsRequest, stats_query, stats_request
 from chalicelib.web.render import date_fr
 from chalicelib.web.routing import api, page
 
@@ -250,6 +250,20 @@ def checked(demande: StatsRequest) -> str:
     return demande.preset or ("" if "periode" in demande.errors else DEFAULT_PRESET)
 
 
+@dataclass(frozen=True)
+class Rapport:
+    """How a statistics page is printed and shared (SPEC §5 « Imprimer / PDF », « Partager »):
+    whose figures they are, the page itself, and the share form of the same figures."""
+
+    titre: str  # the print view's heading
+    sujet: str  # the mediator's name, or the structure: on top of every printed page
+    page: str  # "/statistiques"
+    portee: str = "mediateur"  # of the share link
+
+
+IMPRESSION = "statistiques/impression.html"
+
+
 @page(bp, "/statistiques")
 def statistiques() -> Response:
     demande, periode, figures = _mine(for_page=True)
@@ -264,6 +278,7 @@ def statistiques() -> Response:
         lieux_choix=lieux,
         filtres_actifs=_filtres_actifs(demande, dict(lieux)),
         export_url=export_link(demande),
+        rapport=Rapport("Mes statistiques", profile().mediateur.nom_complet, "/statistiques"),
     )
 
 
@@ -273,12 +288,19 @@ def render_statistics(
     periode: Periode | None,
     figures: dict[str, Any] | None,
     labels: dict[str, str],
+    rapport: Rapport | None = None,
     **context: Any,
 ) -> Response:
     """A statistics page (the mediator's or the structure's): the period form as typed, and
-    the figures when the request could be read."""
+    the figures when the request could be read. With `?imprimer=1`, the print view of the same
+    figures (without the form; what « Imprimer / PDF » opens without JavaScript)."""
+    if rapport is not None and figures is not None and current().query("imprimer") == "1":
+        template = IMPRESSION
     return render_page(
         template,
+        rapport=rapport,
+        requete=stats_query(demande),
+        aujourd_hui=date_fr(current().container.calendar.today()),
         status=400 if demande.errors else 200,
         errors=demande.errors,
         labels=labels,

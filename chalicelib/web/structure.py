@@ -24,6 +24,7 @@ from chalicelib.web.pages_common import render_page
 from chalicelib.web.params import StatsRequest, stats_request
 from chalicelib.web.routing import api, page
 from chalicelib.web.statistiques import (
+    Rapport,
     export_link,
     figures_response,
     periode_and_figures,
@@ -92,6 +93,12 @@ def structure_statistiques() -> Response:
         structure=current().container.accounts.structure_libelle(gestionnaire.siret),
         mediateurs=current().container.accounts.structure_mediateurs(gestionnaire.siret),
         export_url=export_link(demande, structure=True),
+        rapport=Rapport(
+            "Statistiques de ma structure",
+            current().container.accounts.structure_libelle(gestionnaire.siret),
+            "/structure/statistiques",
+            portee="structure",
+        ),
     )
 
 
