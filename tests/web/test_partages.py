@@ -23,6 +23,7 @@ import boto3
 import pytest
 
 from chalicelib import bootstrap, observability
+from chalicelib.domain.dates import jour_fr
 from chalicelib.stats.__main__ import main as stats_command
 from tests.conftest import Browser, Clock, Page, Stack
 from tests.support.stats import StreamTail, handle
@@ -235,17 +236,11 @@ def test_a_preset_follows_the_date_and_a_range_stays_put(
 
     later = bootstrap.get().calendar.today()
     after = periode_shown(visitor.get(path_of(ce_mois["url"])))
-    assert before.startswith(f"Statistiques du 1 {_mois(today.month)} {today.year}")
-    assert after.startswith(f"Statistiques du 1 {_mois(later.month)} {later.year}")
+    assert before.startswith(f"Statistiques du {jour_fr(today.replace(day=1))}")
+    assert after.startswith(f"Statistiques du {jour_fr(later.replace(day=1))}")
     assert periode_shown(visitor.get(path_of(annee["url"]))) == (
-        "Statistiques du 1 janvier 2024 au 31 décembre 2024"
+        "Statistiques du 1er janvier 2024 au 31 décembre 2024"
     )
-
-
-def _mois(month: int) -> str:
-    from chalicelib.web.svg import MOIS_LONGS
-
-    return MOIS_LONGS[month - 1]
 
 
 # --- the owner's list: opens, revocation ---------------------------------------------------------
