@@ -264,6 +264,8 @@ def test_mes_activites_finds_a_persons_activities_and_says_how_many(
             "Choisissez la personne puis appliquez les filtres."
             in page.locator("main").inner_text()
         )
+        assert focused_id(page) == "beneficiaire-reponse"  # the phone shows the people found
+        assert on_screen(page, "#beneficiaire-reponse")
         audit.check(page, f"{mode} activites filtre beneficiaire choix")
 
         tap(page, f"beneficiaire-{helene}")

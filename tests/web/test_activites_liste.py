@@ -78,6 +78,7 @@ def test_the_bénéficiaire_filter_is_a_search_then_a_pick(browser: Browser) -> 
     offered = re.findall(rf'name="beneficiaire" value="({ID})"', several.text)
     assert sorted(offered) == sorted([helene["id"], marc["id"]])
     assert "Choisissez la personne puis appliquez les filtres." in several.plain
+    assert re.search(r'id="beneficiaire-reponse" tabindex="-1" autofocus', several.text)
     assert sorted(_cards(several)) == sorted([a["id"], b["id"]])
     assert 'value="dupont"' in several.text  # what was typed stays in the field
 
