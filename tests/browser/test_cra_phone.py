@@ -293,6 +293,23 @@ def test_mes_activites_finds_a_persons_activities_and_says_how_many(
             ).click()
         assert page.get_by_role("heading", level=1).inner_text() == "Activités de Marc Dupont"
         audit.check(page, f"{mode} activites tags")
+
+        # An atelier's detail shows the breakdown that was entered.
+        atelier = me.activity(
+            type="collectif",
+            participants_anonymes={
+                "total": 8,
+                "genres": {"feminin": 5, "masculin": 2},
+                "tranches_age": {"60_69": 8},
+                "statuts": {"retraite": 6},
+            },
+        )
+        page.goto(f"/activites/{atelier}")
+        details = " ".join(page.locator("main dl").inner_text().split())
+        assert "Genre Femme : 5 · Homme : 2 · Non communiqué : 1" in details, details
+        assert "Tranche d'âge 60 - 69 ans : 8" in details, details
+        assert "Statut Retraité(e) : 6 · Non communiqué : 2" in details, details
+        audit.check(page, f"{mode} atelier detail repartition")
     finally:
         context.close()
     audit.assert_clean()
