@@ -110,6 +110,15 @@
       });
       if (changed.length) { status.textContent = changed.join(". ") + "."; }
     }
+    // Nothing is being prepared anymore: the « en préparation » confirmation and the
+    // "Actualiser" link are over (a reload of this address would not show them either).
+    function done() {
+      if (fallback) { fallback.remove(); }
+      document.querySelectorAll(".coop-flash").forEach(function (flash) { flash.remove(); });
+      if (window.history && window.history.replaceState && window.location.search) {
+        window.history.replaceState(null, "", window.location.pathname + window.location.hash);
+      }
+    }
     function poll() {
       fetch(window.location.pathname, { headers: { Accept: "text/html" }, credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
@@ -118,8 +127,8 @@
           swap(fresh);
           if (fresh.querySelector("[data-rafraichir]")) {
             setTimeout(poll, seconds * 1000);
-          } else if (fallback) {
-            fallback.remove();
+          } else {
+            done();
           }
         })
         .catch(function () { setTimeout(poll, seconds * 3000); });  // offline: try again later
@@ -128,4 +137,31 @@
   }
 
   document.querySelectorAll("[data-rafraichir]").forEach(watchExports);
+
+  // « Rechercher un bénéficiaire » in the activity forms. Without JS, Enter in a text field
+  // presses the form's hidden first button, which the server reads as a search when the search
+  // field holds text, as a save otherwise. With JS, Enter in the search field presses
+  // « Rechercher » itself (even when empty: it must never save), so Enter anywhere else saves.
+  function enhanceSearch(input) {
+    var form = input.form;
+    var search = form && form.querySelector("button[data-rechercher]");
+    if (!search) { return; }
+    input.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" || event.isComposing) { return; }
+      event.preventDefault();
+      search.click();
+    });
+    form.querySelectorAll("button[data-entree-implicite]").forEach(function (button) {
+      button.value = "enregistrer";
+    });
+  }
+
+  document.querySelectorAll('input[name="recherche_beneficiaire"]').forEach(enhanceSearch);
+
+  // After a search the server focuses the results' heading with `autofocus`; browsers that
+  // skip it (it only runs once per document) get it here.
+  var resultats = document.getElementById("resultats-titre");
+  if (resultats && (!document.activeElement || document.activeElement === document.body)) {
+    resultats.focus();
+  }
 })();

@@ -27,6 +27,7 @@ from chalicelib.domain.mediateurs import Profile
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 RECENT_FOR_DEFAULTS = 50
+COUNT_CAP = 1000  # beyond, the list says « plus de 1 000 activités »
 
 
 class ActivityStore(Protocol):
@@ -50,6 +51,7 @@ class ActivityStore(Protocol):
     ) -> Activite: ...
     def delete(self, current: Activite, expected_version: int | None) -> None: ...
     def page(self, mediateur_id: str, filtres: Filtres, cursor: str | None, limit: int) -> Page: ...
+    def count(self, mediateur_id: str, filtres: Filtres, cap: int) -> int: ...
     def recent(self, mediateur_id: str, count: int) -> list[Activite]: ...
 
 
@@ -88,6 +90,8 @@ class Recorded:
 class FormDefaults:
     lieu_id: str | None
     duree: int | None
+    # Every durée of the latest activities, most used first (ties: the most recent first).
+    durees_frequentes: tuple[int, ...] = ()
 
 
 class _Either:
@@ -253,18 +257,29 @@ class ActivityService:
     ) -> Page:
         return self._store.page(mediateur_id, filtres, cursor, max(1, min(limit, MAX_PAGE_SIZE)))
 
+    def count(self, mediateur_id: str, filtres: Filtres, cap: int = COUNT_CAP) -> int:
+        """How many activities match, counted up to `cap` (the list says « plus de … » there):
+        a count is read from the same index as the list, without the items."""
+        return self._store.count(mediateur_id, filtres, max(1, cap))
+
     def latest(self, mediateur_id: str, count: int = 3) -> list[Activite]:
         return self._store.recent(mediateur_id, count)
 
     def defaults(self, profile: Profile) -> FormDefaults:
-        """The most used active lieu and the last durée, from the latest activities."""
+        """The most used active lieu, the last durée and the durées used most, from the latest
+        activities."""
         recent = self._store.recent(profile.mediateur.id, RECENT_FOR_DEFAULTS)
         actifs = {lieu.id for lieu in profile.lieux_actifs}
         usage = Counter(a.data.lieu_id for a in recent if a.data.lieu_id in actifs)
         lieu = usage.most_common(1)[0][0] if usage else None
         if lieu is None and len(actifs) == 1:
             lieu = next(iter(actifs))
-        return FormDefaults(lieu_id=lieu, duree=recent[0].data.duree if recent else None)
+        durees = Counter(a.data.duree for a in recent if a.data.duree)
+        return FormDefaults(
+            lieu_id=lieu,
+            duree=recent[0].data.duree if recent else None,
+            durees_frequentes=tuple(d for d, _ in durees.most_common() if d is not None),
+        )
 
     def duplicate_of(self, mediateur_id: str, activite_id: str) -> ActiviteInput:
         """A new activity's values from an existing one, dated today (SPEC §3.7)."""

@@ -66,6 +66,7 @@ class Liste:
     page: int = 1
     pages: int = 1
     tronquee: bool = False  # a very short search stopped early: type more letters
+    total: int | None = None  # a search: how many people matched (`items` are the best ones)
 
 
 class CommuneNames(Protocol):
@@ -225,10 +226,15 @@ class BeneficiaryService:
         words = query_words(q)
         if not words:
             return Liste([])
-        ids, truncated = self._store.search(mediateur_id, words, limit)
+        # The store ranks every match it reads whatever the limit: ask for all of them to know
+        # how many there are, and fetch only the best `limit`.
+        ranked, truncated = self._store.search(mediateur_id, words, max(limit, MAX_SEARCH_EXPORT))
+        ids = ranked[:limit]
         found = self._store.get_many(mediateur_id, ids)
         return Liste(
-            [found[i] for i in ids if i in found and not found[i].supprime], tronquee=truncated
+            [found[i] for i in ids if i in found and not found[i].supprime],
+            tronquee=truncated,
+            total=len(ranked),
         )
 
     def list(

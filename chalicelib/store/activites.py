@@ -28,6 +28,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
+from pynamodb.constants import COUNT
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.indexes import AllProjection, LocalSecondaryIndex
 from pynamodb.models import Model
@@ -426,6 +427,26 @@ class DynamoActivityStore:
         for item in self._query(mediateur_id, filtres, None, batch, consistent):
             yield from_item(item)
 
+    def count(self, mediateur_id: str, filtres: Filtres, cap: int) -> int:
+        """How many activities match, at most `cap`: the list's query with Select=COUNT (no
+        item comes back), page after page until the end of the range or `cap`."""
+        low, high = _date_range(filtres)
+        connection = ActiviteItem._get_connection()
+        total, start = 0, None
+        while True:
+            answer = connection.query(
+                med(mediateur_id),
+                range_key_condition=ActiviteItem.lsi1sk.between(low, high),
+                filter_condition=_filter_condition(filtres),
+                index_name=ActiviteItem.par_date.Meta.index_name,
+                select=COUNT,
+                exclusive_start_key=start,
+            )
+            total += int(answer.get("Count", 0))
+            start = answer.get("LastEvaluatedKey")
+            if not start or total >= cap:
+                return min(total, cap)
+
     def _query(
         self,
         mediateur_id: str,
@@ -466,6 +487,13 @@ class DynamoActivityStore:
     def ids_for_beneficiaire(self, beneficiaire_id: str) -> list[tuple[str, str]]:
         """(mediator id, activity id) of a beneficiary's activities, newest first."""
         return activity_links(beneficiaire_id)
+
+
+def _date_range(filtres: Filtres) -> tuple[str, str]:
+    """The index range (`lsi1sk` = date#id) of the période, as `_query` reads it."""
+    low = filtres.du.isoformat() if filtres.du else "0000"
+    high = (filtres.au.isoformat() if filtres.au else "9999") + "#~"
+    return low, high
 
 
 def _filter_condition(filtres: Filtres) -> Any:

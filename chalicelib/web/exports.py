@@ -193,11 +193,16 @@ def _liste() -> Response:
     now = service.now()
     names = _names_of(_filter_people(exports))
     vues = [vue(e, now, me, names) for e in exports]
+    en_preparation = any(v.en_preparation for v in vues)
+    extra: dict[str, Any] = {}
+    if not en_preparation and current().query("message") == "export_demande":
+        extra["flash"] = None  # « en préparation » is over: the card says « Prêt » (or why not)
     return render_page(
         "exports/liste.html",
         exports=vues,
-        rafraichir=REFRESH_SECONDS if any(v.en_preparation for v in vues) else None,
+        rafraichir=REFRESH_SECONDS if en_preparation else None,
         gestionnaire=is_gestionnaire(me.mediateur),
+        **extra,
     )
 
 

@@ -41,9 +41,11 @@ def templates_dir() -> Path:
 
 
 def date_fr(value: date | datetime | None) -> str:
+    """« 1er janvier 2025 », « 2 janvier 2025 »: French writes the first day as an ordinal."""
     if value is None:
         return ""
-    return f"{value.day} {MOIS_LONGS[value.month - 1]} {value.year}"
+    day = "1er" if value.day == 1 else str(value.day)
+    return f"{day} {MOIS_LONGS[value.month - 1]} {value.year}"
 
 
 def date_courte(value: date | datetime | None) -> str:

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from chalicelib.domain import vocab
-from chalicelib.domain.activites import ActiviteInput, Anonyme, ParticipantsAnonymes
+from chalicelib.domain.activites import ORIENTEE, ActiviteInput, Anonyme, ParticipantsAnonymes
 from chalicelib.domain.beneficiaires import BeneficiaireInput
 from chalicelib.domain.mediateurs import Identity, LieuInput, Profile
 
@@ -195,13 +195,17 @@ def activity(
     if people and rng.random() < 0.45:
         person["beneficiaire_id"] = rng.choice(people)
     if type_ == "demarche":
+        finalisation = rng.choice(list(vocab.FINALISATION))
+        if finalisation == ORIENTEE:  # « orientée vers une autre structure »: oriented, somewhere
+            person["oriente"] = True
+            person["structure_redirection"] = rng.choice(list(vocab.STRUCTURES_REDIRECTION))
         return ActiviteInput(
             type="demarche",
             thematiques_demarche=tuple(
                 rng.sample(list(vocab.THEMATIQUES_DEMARCHE), rng.randint(1, 2))
             ),
             nom_demarche=rng.choice(DEMARCHES),
-            finalisation=rng.choice(list(vocab.FINALISATION)),
+            finalisation=finalisation,
             **common,
             **person,
         )

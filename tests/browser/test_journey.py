@@ -255,6 +255,8 @@ class Journey:
                 page.get_by_role("link", name="Actualiser la page").click()
                 page.wait_for_load_state("load")
         assert ready.inner_text().strip().lower() == "prêt"
+        # The « en préparation » confirmation is over once the card says « Prêt ».
+        assert "en préparation" not in page.locator("main").inner_text()
         self.check("exports pret")
         with page.expect_download() as download_info:
             page.get_by_role("link", name=re.compile("^Télécharger")).click()

@@ -8,6 +8,7 @@ a durée and a thématique.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -81,3 +82,62 @@ def record_fastest(page: Any, duree_known: bool = False) -> list[str]:
     assert newest.startswith("Accompagnement individuel"), newest
     assert "30 min" in newest and "Médiathèque" in newest, newest
     return finger.taps
+
+
+LINKED_GOAL = 7
+
+
+def test_an_individuel_linked_to_an_existing_person_takes_at_most_seven_taps(
+    browser: Any, base_url: str
+) -> None:
+    """Search, pick and save, everything counted (the save too): a mediator who already works
+    (the durée is remembered) links one of two people named Dupont."""
+    context = new_context(browser, base_url, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(f"/connexion?login_hint={new_email('taps.lien')}")
+        page.locator("#nom").fill("Médiathèque")
+        page.locator("#adresse").fill("2 rue Haute")
+        page.locator("#commune_insee").fill("42218")
+        page.locator("main button.coop-submit").click()
+        page.wait_for_url(re.compile(r"/\?message=bienvenue"))
+        csrf = page.request.get("/api/moi", headers={"Accept": "application/json"}).json()[
+            "csrf_token"
+        ]
+        ids = {}
+        for prenom in ("Hélène", "Marc"):
+            created = page.request.post(
+                "/api/beneficiaires",
+                data=json.dumps({"prenom": prenom, "nom": "Dupont"}),
+                headers={"Content-Type": "application/json", "X-CSRF-Token": csrf},
+            )
+            assert created.ok, created.text()
+            ids[prenom] = created.json()["id"]
+        record_fastest(page)  # yesterday's work: the durée is remembered
+
+        page.goto("/")
+        finger = Finger(page)
+        finger.tap(
+            page.locator("main").get_by_role("link", name="Enregistrer une activité"), "type"
+        )
+        page.wait_for_url("**/activites/nouvelle")
+        finger.tap(page.get_by_role("link", name="Accompagnement individuel"), "individuel")
+        page.wait_for_url("**/activites/nouvelle/individuel")
+        finger.tap(page.locator("#recherche_beneficiaire"), "champ de recherche")
+        page.keyboard.type("dupont")  # typing is not tapping
+        with page.expect_navigation():
+            finger.tap(page.get_by_role("button", name="Rechercher"), "rechercher")
+        finger.tap(page.locator(f'label[for="beneficiaire_id-{ids["Hélène"]}"]'), "Hélène Dupont")
+        finger.tap(page.locator('label[for="thematiques-email"]'), "thématique E-mail")
+        finger.tap(page.locator("main button.coop-submit"), "enregistrer")
+        page.wait_for_url(re.compile(r"/activites\?message=activite_enregistree"))
+
+        newest = page.locator("main li.coop-activite").first.inner_text()
+        assert "Hélène Dupont" in newest and "30 min" in newest, newest
+        assert len(finger.taps) <= LINKED_GOAL, finger.taps
+        print(
+            f"\nindividuel linked to an existing person: {len(finger.taps)} taps"
+            f" ({', '.join(finger.taps)})"
+        )
+    finally:
+        context.close()

@@ -15,6 +15,7 @@ class ActivityForm(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.action = ""
         self.fields: dict[str, list[str]] = {}
+        self.buttons: list[tuple[str, str]] = []  # (name, value) of each submit button, in order
         self._inside = False
         self._textarea: str | None = None
         self._text = ""
@@ -30,6 +31,8 @@ class ActivityForm(HTMLParser):
         flags = {k for k, _ in attrs}
         if tag == "form" and "coop-activite" in values.get("class", ""):
             self._inside, self.action = True, values.get("action", "")
+        if self._inside and tag == "button" and values.get("type", "submit") == "submit":
+            self.buttons.append((values.get("name", ""), values.get("value", "")))
         if not self._inside or not values.get("name"):
             if tag == "option" and self._select:
                 self._options.append((values.get("value", ""), "selected" in flags))
@@ -60,6 +63,21 @@ class ActivityForm(HTMLParser):
             chosen = [v for v, selected in self._options if selected] or [self._options[0][0]]
             self._add(self._select, chosen[0])
             self._select = None
+
+    def implicit(self, **changes: str | list[str] | None) -> dict[str, list[str]]:
+        """What a browser posts when Enter is pressed in a text field (HTML "implicit
+        submission"): the fields, with `changes` typed, and the form's default button (its
+        first submit button) as if it had been clicked."""
+        fields = dict(self.fields)
+        for name, value in changes.items():
+            if value is None:
+                fields.pop(name, None)
+            else:
+                fields[name] = [value] if isinstance(value, str) else value
+        name, value = self.buttons[0]
+        if name:
+            fields[name] = [value]
+        return fields
 
 
 def activity_form(page: Page) -> ActivityForm:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import xml.etree.ElementTree as ET
 from datetime import date
 
 import pytest
 
-from chalicelib.web.svg import autonomy_chart, level_chart, share_chart
+from chalicelib.web.svg import AUTONOMIE_AXE, FONT_SIZE, autonomy_chart, level_chart, share_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -105,3 +106,56 @@ def test_given_long_labels_or_big_numbers_when_drawn_then_they_fit_the_view() ->
     assert "1\u202f234\u202f567 (100,0 %)" in texts
     assert root.find(f"{SVG}rect/{SVG}title") is not None
     assert share_chart([], chart_id="vide", title="Rien") == ""
+
+
+def _label_boxes(root: ET.Element, names: set[str]) -> dict[str, tuple[float, float, float, float]]:
+    """Where each level label is drawn: (left, top, right, bottom), in Marianne (the DSFR's
+    font: 0.47 em per character on these labels, measured in Chromium)."""
+    boxes = {}
+    for text in root.iter(f"{SVG}text"):
+        if text.text in names:
+            x, y = float(text.get("x") or 0), float(text.get("y") or 0)
+            boxes[text.text] = (x, y - FONT_SIZE, x + len(text.text) * FONT_SIZE * 0.48, y + 3)
+    return boxes
+
+
+def _visible(root: ET.Element, line: ET.Element, x: float, y: float) -> bool:
+    """Whether the line is painted at (x, y): a mask hides it where its black shapes are."""
+    reference = line.get("mask") or ""
+    if not reference:
+        return True
+    mask_id = reference.removeprefix("url(#").removesuffix(")")
+    mask = next(m for m in root.iter(f"{SVG}mask") if m.get("id") == mask_id)
+    hidden = False
+    for rect in mask.iter(f"{SVG}rect"):
+        left, top = float(rect.get("x") or 0), float(rect.get("y") or 0)
+        right, bottom = left + float(rect.get("width") or 0), top + float(rect.get("height") or 0)
+        if left <= x <= right and top <= y <= bottom:
+            hidden = rect.get("fill") == "black"
+    return not hidden
+
+
+def test_given_a_progression_when_charted_then_the_line_never_runs_over_a_level_label() -> None:
+    # Fait à la place → Fait avec → Fait par la personne, a few days apart: the line climbs
+    # through the labels written above the gridlines at the left.
+    points = [
+        (date(2025, 1, 6), "entierement_accompagne"),
+        (date(2025, 1, 8), "partiellement_autonome"),
+        (date(2025, 1, 10), "autonome"),
+        (date(2025, 6, 2), "autonome"),
+    ]
+    root = _parse(autonomy_chart(points))
+    (line,) = root.iter(f"{SVG}polyline")
+    coords = [tuple(map(float, pair.split(","))) for pair in (line.get("points") or "").split()]
+    boxes = _label_boxes(root, {label for _, label in AUTONOMIE_AXE})
+    assert set(boxes) == {label for _, label in AUTONOMIE_AXE}
+
+    crossings = []
+    for (x1, y1), (x2, y2) in itertools.pairwise(coords):
+        for step in range(201):
+            x, y = x1 + (x2 - x1) * step / 200, y1 + (y2 - y1) * step / 200
+            for name, (left, top, right, bottom) in boxes.items():
+                if left <= x <= right and top <= y <= bottom and _visible(root, line, x, y):
+                    crossings.append((name, round(x), round(y)))
+
+    assert crossings == []

@@ -89,7 +89,7 @@ def test_an_unknown_search_says_so(browser: Browser, clock: Any) -> None:
         {**fields, "recherche_beneficiaire": "zzzz", "action": "chercher_beneficiaire"},
     )
 
-    assert "Aucun bénéficiaire ne correspond à cette recherche." in page.plain
+    assert "Aucun bénéficiaire trouvé pour « zzzz »" in page.plain
 
 
 def test_someone_elses_person_cannot_be_linked(

@@ -202,11 +202,12 @@ def test_each_type_renders_its_form(type_: str) -> None:
     assert form.get("action") == f"/activites/nouvelle/{type_}"
     assert "novalidate" in form.attrs
     buttons = dom.all("button", type="submit")
-    # Enter in any field saves: the first submit button of the form is a (hidden) save button.
-    assert (buttons[0].get("name"), buttons[0].get("value")) == ("action", "enregistrer")
+    # Enter in a text field presses the first submit button of the form: a hidden one that
+    # says so, read as a search when the search field holds text, else as a save.
+    assert (buttons[0].get("name"), buttons[0].get("value")) == ("action", "implicite")
     assert "fr-btn coop-submit" in [b.get("class") for b in buttons]
     assert {b.get("value") for b in buttons if b.get("value")} <= {
-        "enregistrer",
+        "implicite",
         "chercher_beneficiaire",
         "creer_beneficiaire",
     }

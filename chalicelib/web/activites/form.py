@@ -371,6 +371,15 @@ def duree_values(minutes: int | None) -> dict[str, str]:
     return {"duree": AUTRE_DUREE, "duree_heures": str(heures), "duree_minutes": str(reste)}
 
 
+def durees_choices(frequentes: tuple[int, ...], first: int = 3) -> list[tuple[str, str]]:
+    """The quick durées, the mediator's `first` most used ones first (most used first), then
+    the others in their usual order."""
+    usual = vocab.DUREES_RAPIDES.choices()
+    labels = dict(usual)
+    top = [str(d) for d in frequentes if str(d) in labels][:first]
+    return [(slug, labels[slug]) for slug in top] + [c for c in usual if c[0] not in top]
+
+
 def _yes_no_value(value: bool | None) -> str | None:
     return None if value is None else ("oui" if value else "non")
 

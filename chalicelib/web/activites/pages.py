@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,7 +13,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.auth.sessions import new_secret
 from chalicelib.domain import vocab
-from chalicelib.domain.activites import Activite, ActiviteInput
+from chalicelib.domain.activites import Activite, ActiviteInput, Filtres
 from chalicelib.domain.errors import (
     Conflict,
     IdempotencyKeyReused,
@@ -31,11 +31,18 @@ from chalicelib.web.params import (
     activity_filters,
     filters_query_string,
     form_version,
+    search_text,
     version_or_none,
 )
 from chalicelib.web.routing import page
+from chalicelib.web.svg import nombre_fr
 
 bp = Blueprint(__name__)
+
+ACTION_IMPLICITE = "implicite"  # the form's default button: Enter pressed in a text field
+RESULTATS_AFFICHES = 10  # people shown by « Rechercher un bénéficiaire »; more: be precise
+LISTE_NOMBRE_MAX = 1000  # Mes activités counts up to there, then says « Plus de 1 000 »
+PERSONNE_INCONNUE = "bénéficiaire introuvable"
 
 FLASH.update(
     {
@@ -71,13 +78,27 @@ class FormState:
     deja_enregistre: bool = False  # the jeton already saved other values (a fresh one is given)
     alerte_notes: list[str] | None = None
     annuler: str = "/activites"
-    resultats: list[Any] | None = None  # people found by "Rechercher un bénéficiaire"
-    recherche_vide: bool = False
+    recherche: Recherche | None = None  # "Rechercher un bénéficiaire" just answered
+    durees_frequentes: tuple[int, ...] | None = None  # the mediator's, most used first
+
+
+@dataclass(frozen=True)
+class Recherche:
+    """A « Rechercher un bénéficiaire » answered inside the form: what was typed, the best
+    matches shown, how many matched in all (`tronquee`: at least that many)."""
+
+    q: str
+    trouves: list[Any]
+    total: int
+    tronquee: bool = False
 
 
 def _show_form(state: FormState, status: int = 200) -> Response:
     me = profile()
     lieux = me.lieux_actifs
+    frequentes = state.durees_frequentes
+    if frequentes is None:
+        frequentes = current().container.activities.defaults(me).durees_frequentes
     if state.mode == "modifier":
         # An archived lieu stays valid on its old activities: offer it, or the form loses it.
         choisi = str(state.valeurs.get("lieu_id") or "")
@@ -95,7 +116,8 @@ def _show_form(state: FormState, status: int = 200) -> Response:
         lieux=lieux,
         communes=state.communes,
         beneficiaires=_people_offered(state),
-        recherche_vide=state.recherche_vide,
+        recherche=state.recherche,
+        durees=activites_form.durees_choices(frequentes),
         partenaires=[],
         jeton=state.jeton,
         version=state.version,
@@ -115,7 +137,8 @@ def _people_offered(state: FormState) -> list[Any]:
     known = current().container.beneficiaries.names(mediateur_id(), ids) if ids else {}
     offered = [known[i] for i in ids if i in known and not known[i].supprime]
     seen = {b.id for b in offered}
-    return offered + [b for b in state.resultats or [] if b.id not in seen]
+    found = state.recherche.trouves if state.recherche else []
+    return offered + [b for b in found if b.id not in seen]
 
 
 def _as_list(value: Any) -> list[str]:
@@ -125,23 +148,61 @@ def _as_list(value: Any) -> list[str]:
 
 
 def _side_action(state: FormState) -> Response | None:
-    """The form's secondary buttons: search a person, or go and create one (keeping the form)."""
-    action = current().form.get("action")
-    if action == "chercher_beneficiaire":
-        q = current().form.get("recherche_beneficiaire")[:100]
-        found = current().container.beneficiaries.search(mediateur_id(), q, limit=10).items
-        state.errors, state.resultats, state.recherche_vide = {}, found, not found
-        return _show_form(state)
+    """The form's secondary buttons: search a person, or go and create one (keeping the form).
+
+    Enter in a text field submits the form through its default button (its first), which says
+    `implicite`: a search when « Rechercher un bénéficiaire » holds text, so that Enter there
+    never saves; a save otherwise. (One HTML form has no per-field default button; coop.js
+    makes Enter in the search field press « Rechercher » and the other fields save.)"""
+    form = current().form
+    action = form.get("action")
+    q, _ = search_text(form.get("recherche_beneficiaire"))
+    if action == "chercher_beneficiaire" or (action == ACTION_IMPLICITE and q):
+        return _search(state, q)
     if action == "creer_beneficiaire":
         session = current().session
         assert session is not None
-        champs = {
-            k: v for k, v in current().form.to_dict().items() if k not in ("csrf_token", "action")
-        }
+        # The search is over once the person exists: the draft forgets it, or Enter in the
+        # form brought back would search again instead of saving.
+        ignored = ("csrf_token", "action", "recherche_beneficiaire", "recherche_faite")
+        champs = {k: v for k, v in form.to_dict().items() if k not in ignored}
         draft = json.dumps({"cible": state.action, "champs": champs}, ensure_ascii=False)
         current().container.sessions.keep_draft(session, draft)
-        return redirect("/beneficiaires/nouveau?depuis=activite")
+        typed = q or search_text(form.get("recherche_faite"))[0]  # the search just answered
+        query = {"depuis": "activite", **_names_typed(typed)}
+        return redirect("/beneficiaires/nouveau?" + urlencode(query))
     return None
+
+
+def _search(state: FormState, q: str) -> Response:
+    """The form again, landing on the results; a single match is chosen already."""
+    liste = (
+        current().container.beneficiaries.search(mediateur_id(), q, limit=RESULTATS_AFFICHES)
+        if q
+        else None
+    )
+    found = liste.items if liste else []
+    total = liste.total if liste and liste.total is not None else len(found)
+    state.errors = {}
+    state.recherche = Recherche(q, found, total, bool(liste and liste.tronquee))
+    if len(found) == 1 and total == 1:
+        person = found[0].id
+        if state.type == "collectif":
+            chosen = _as_list(state.valeurs.get("participants_ids"))
+            state.valeurs["participants_ids"] = (
+                [*chosen, person] if person not in chosen else chosen
+            )
+        else:
+            state.valeurs["beneficiaire_id"] = person
+    return _show_form(state)
+
+
+def _names_typed(q: str) -> dict[str, str]:
+    """What was typed in the search, as the new person's prénom (first word) and nom (the
+    rest): « Créer un bénéficiaire » does not make the mediator type it again."""
+    words = q.split()
+    names = {"prenom": words[0][:100] if words else "", "nom": " ".join(words[1:])[:100]}
+    return {k: v for k, v in names.items() if v}
 
 
 def _communes_for(valeurs: dict[str, Any]) -> dict[str, Any]:
@@ -199,6 +260,7 @@ def activite_nouvelle(type_activite: str) -> Response:
         new_secret(),
         {},
         _communes_for(valeurs),
+        durees_frequentes=defaults.durees_frequentes,
     )
     return _show_form(state)
 
@@ -342,18 +404,97 @@ def activite_supprimer_post(activite_id: str) -> Response:
 # --- the list ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FiltrePersonne:
+    """The list's bénéficiaire filter, a search then a pick: what was typed, the matches to
+    pick from, and the person the list is filtered on (None: nobody)."""
+
+    q: str = ""
+    candidats: list[Any] = field(default_factory=list)
+    personne: Any | None = None
+
+
+@dataclass(frozen=True)
+class Tag:
+    """An active filter, shown as a tag that removes it (a link to the list without it)."""
+
+    libelle: str
+    retirer: str
+
+
+def _person_filter(filtres: Filtres) -> tuple[Filtres, FiltrePersonne]:
+    """`?beneficiaire_q=` searches the mediator's people: one match filters at once, several
+    are offered; a person picked (`?beneficiaire=`) among them, or given alone (from a
+    profile), filters the list."""
+    people = current().container.beneficiaries
+    q, _ = search_text(current().query("beneficiaire_q"))
+    chosen, candidats = filtres.beneficiaire, []
+    if q:
+        found = people.search(mediateur_id(), q, limit=RESULTATS_AFFICHES)
+        candidats = found.items
+        if len(candidats) == 1 and found.total == 1:
+            chosen = candidats[0].id
+        elif chosen not in {b.id for b in candidats}:
+            chosen = None  # a new search: the former pick goes unless it is found again
+    personne = people.names(mediateur_id(), [chosen]).get(chosen) if chosen else None
+    return replace(filtres, beneficiaire=chosen), FiltrePersonne(q, candidats, personne)
+
+
+def _filter_values(filtres: Filtres, lieux: dict[str, Any], personne: Any | None) -> dict[str, str]:
+    """Each active filter's value as people read it."""
+    thematiques = dict(vocab.THEMATIQUES.choices() + vocab.THEMATIQUES_DEMARCHE.choices())
+    values = {
+        "du": filtres.du.strftime("%d/%m/%Y") if filtres.du else None,
+        "au": filtres.au.strftime("%d/%m/%Y") if filtres.au else None,
+        "type": vocab.TYPES_ACTIVITE.label(filtres.type) if filtres.type else None,
+        "canal": vocab.CANAUX.label(filtres.canal) if filtres.canal else None,
+        "lieu": lieux[filtres.lieu].nom if filtres.lieu in lieux else None,
+        # Someone else's id (or a mistyped one) filters on nobody: the tag says so and removes it.
+        "beneficiaire": personne.nom_complet if personne else PERSONNE_INCONNUE,
+        "thematique": thematiques.get(filtres.thematique or ""),
+    }
+    return {name: value for name, value in values.items() if value and getattr(filtres, name)}
+
+
+def _tags(filtres: Filtres, lieux: dict[str, Any], personne: Any | None) -> list[Tag]:
+    tags = []
+    for name, value in _filter_values(filtres, lieux, personne).items():
+        rest = filters_query_string(replace(filtres, **{name: None}))
+        tags.append(
+            Tag(f"{FILTRE_LABELS[name]} : {value}", f"/activites?{rest}" if rest else "/activites")
+        )
+    return tags
+
+
+def _nombre(n: int) -> str:
+    if n > LISTE_NOMBRE_MAX:
+        return f"Plus de {nombre_fr(LISTE_NOMBRE_MAX)} activités"
+    if n == 0:
+        return "Aucune activité ne correspond à ces filtres."
+    return f"{nombre_fr(n)} activité{'s' if n > 1 else ''}"
+
+
 @page(bp, "/activites")
 def activites_liste() -> Response:
     state = current()
     me = profile()
     filtres, errors = activity_filters({lieu.id for lieu in me.lieux}, for_page=True)
+    filtre_personne = FiltrePersonne()
+    if not errors:
+        filtres, filtre_personne = _person_filter(filtres)
+    nombre = None
     if errors:
         items, cursor = [], None
     else:
         result = state.container.activities.page(me.mediateur.id, filtres, query_cursor())
         items, cursor = result.items, result.cursor
+        if items or not filtres.is_empty():
+            nombre = state.container.activities.count(
+                me.mediateur.id, filtres, cap=LISTE_NOMBRE_MAX + 1
+            )
     suivante = f"/activites?{filters_query_string(filtres, apres=cursor)}" if cursor else None
     filtres_qs = filters_query_string(filtres)
+    lieux = _lieux_par_id()
     return render_page(
         "activites/liste.html",
         status=400 if errors else 200,
@@ -362,10 +503,13 @@ def activites_liste() -> Response:
         filtres=filtres,
         filtre_errors=errors,
         filtre_labels=FILTRE_LABELS,
+        filtre_personne=filtre_personne,
+        tags=[] if errors else _tags(filtres, lieux, filtre_personne.personne),
+        nombre=_nombre(nombre) if nombre is not None else None,
         suivante=suivante,
         premiere=f"/activites?{filtres_qs}" if state.query("apres") else None,
         export_qs=filtres_qs,
-        lieux=_lieux_par_id(),
+        lieux=lieux,
         lieux_choix=[(lieu.id, lieu.nom) for lieu in me.lieux],
         thematiques_choix=vocab.THEMATIQUES.choices() + vocab.THEMATIQUES_DEMARCHE.choices(),
     )

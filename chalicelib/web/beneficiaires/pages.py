@@ -188,7 +188,10 @@ def _failed(form: FormState, exc: ValidationFailed) -> Response:
 
 @page(bp, "/beneficiaires/nouveau")
 def beneficiaire_nouveau() -> Response:
-    form = FormState("/beneficiaires/nouveau", {}, CommuneChoice(), depuis=_depuis())
+    # From an activity form's search, the names typed there (`?prenom=&nom=`) come prefilled.
+    typed = {name: current().query(name).strip()[:100] for name in ("prenom", "nom")}
+    valeurs = {name: value for name, value in typed.items() if value}
+    form = FormState("/beneficiaires/nouveau", valeurs, CommuneChoice(), depuis=_depuis())
     return _show_form(form)
 
 
