@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from chalicelib.domain import vocab
-from chalicelib.domain.dates import MOIS_LONGS
+from chalicelib.domain.dates import jour_fr
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 _lock = threading.Lock()
@@ -41,11 +41,8 @@ def templates_dir() -> Path:
 
 
 def date_fr(value: date | datetime | None) -> str:
-    """« 1er janvier 2025 », « 2 janvier 2025 »: French writes the first day as an ordinal."""
-    if value is None:
-        return ""
-    day = "1er" if value.day == 1 else str(value.day)
-    return f"{day} {MOIS_LONGS[value.month - 1]} {value.year}"
+    """« 1er janvier 2025 », « 2 janvier 2025 » (`domain.dates.jour_fr`); empty for None."""
+    return "" if value is None else jour_fr(value)
 
 
 def date_courte(value: date | datetime | None) -> str:
