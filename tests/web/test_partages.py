@@ -165,7 +165,7 @@ def test_a_mediator_shares_the_figures_shown_and_a_visitor_reads_them_without_an
     assert confirm.status == 200, confirm.text
     assert confirm.h1 == "Partager mes statistiques"
     shown = text_of(confirm)
-    assert "Du 1 janvier 2024 au 31 décembre 2024" in shown
+    assert "Du 1er janvier 2024 au 31 décembre 2024" in shown
     assert "Accompagnement individuel" in shown
     assert "aucun nom de bénéficiaire, aucune note, aucune adresse e-mail" in shown
     action = form_action(confirm)
@@ -184,7 +184,7 @@ def test_a_mediator_shares_the_figures_shown_and_a_visitor_reads_them_without_an
     assert public.status == 200, public.text
     assert public.h1 == f"Statistiques de {moi(mediateur)['prenom']} {moi(mediateur)['nom']}"
     assert periode_shown(public) == (
-        "Statistiques du 1 janvier 2024 au 31 décembre 2024 · Accompagnement individuel"
+        "Statistiques du 1er janvier 2024 au 31 décembre 2024 · Accompagnement individuel"
     )
     api = mediateur.api("GET", f"/api/statistiques?{PERIOD}&type=individuel").json()
     assert api["accompagnements"]["total"] == 2
@@ -265,7 +265,7 @@ def test_the_list_counts_opens_and_a_revoked_link_answers_404_at_once(
     assert item["ouvertures"] == 2 and item["derniere_ouverture"]
     card = text_of(page)
     assert "Ouvert 2 fois · Dernière ouverture le" in card
-    assert "Du 1 janvier 2024 au 31 décembre 2024" in card
+    assert "Du 1er janvier 2024 au 31 décembre 2024" in card
     assert "Sans date d'expiration" in card
 
     revoked = mediateur.post(f"/statistiques/partages/{made['id']}/revoquer")
@@ -607,7 +607,7 @@ def test_the_print_view_shows_the_figures_with_name_and_period_on_top_and_no_for
     shown = text_of(page)
     assert shown.index(f"{me['prenom']} {me['nom']}") < shown.index("Général")
     assert periode_shown(page) == (
-        "Statistiques du 1 janvier 2024 au 31 décembre 2024 · Accompagnement individuel"
+        "Statistiques du 1er janvier 2024 au 31 décembre 2024 · Accompagnement individuel"
     )
     assert "coop-stats-filtres" not in page.text
     for block in ("Général", "Accompagnements par mois", "Thématiques de médiation numérique"):
