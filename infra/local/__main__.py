@@ -1,13 +1,16 @@
 """`python -m infra.local run`: the whole app on loopback with an embedded AWS.
 
-The parent process owns moto (DynamoDB + Streams, S3, SQS), the fake ProConnect and the
-snapshots; it runs the app (HTTP server + event pumps) in a child process that it restarts
-when the code or the templates change. Ctrl-C stops everything and saves the data.
+The parent process owns moto (DynamoDB + Streams, S3, SQS), the fake ProConnect and the local
+data (snapshot + journal, infra/local/state.py); it runs the app (HTTP server + event pumps) in
+a child process that it restarts when the code or the templates change, and that exits if the
+parent dies. Ctrl-C, SIGTERM and SIGHUP (closing the terminal) stop everything and snapshot the
+data; a SIGKILL loses nothing acknowledged either (the journal is replayed at the next start).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -17,9 +20,14 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from infra.local.state import LocalData
 
 ROOT = Path(__file__).resolve().parents[2]
 WATCHED = ("app.py", "chalicelib", "templates", ".chalice/config.json")
+SNAPSHOT_EVERY = 60.0  # seconds; the journal makes each write durable, snapshots bound replays
 log = logging.getLogger("coop.local")
 
 
@@ -71,9 +79,9 @@ def child_environment(endpoint: str, queue_url: str, issuer: str, port: int) -> 
     return env
 
 
-def wait_healthy(port: int, timeout: float = 60.0) -> bool:
+def wait_healthy(port: int, timeout: float = 60.0, stop: threading.Event | None = None) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (stop and stop.is_set()):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
                 if r.status == 200:
@@ -101,6 +109,8 @@ class AppProcess:
             str(self.port),
             "--state-dir",
             str(self.state_dir),
+            "--parent-pid",
+            str(os.getpid()),
         ]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env)
 
@@ -117,65 +127,136 @@ class AppProcess:
         return bool(self.proc and self.proc.poll() is None)
 
 
+def say(text: str) -> None:
+    """Print to the console, which may be gone (SIGHUP: the terminal was closed)."""
+    with contextlib.suppress(OSError, ValueError):
+        print(text, flush=True)
+
+
+class StopSignals:
+    """SIGTERM, SIGHUP (and Ctrl-C, unless the shell made us ignore it) ask for a clean stop;
+    a second one while stopping interrupts it (the journal keeps the data anyway)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.received: str | None = None
+
+    def install(self) -> None:
+        signals = [signal.SIGTERM, signal.SIGHUP]
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signals.append(signal.SIGINT)
+        for sig in signals:
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.received = signal.Signals(signum).name
+        self.event.set()
+
+
 def run(port: int, idp_port: int, state_dir: Path, reload: bool = True) -> int:
+    from infra.local.guard import Refused, StateLock, free_port
+
+    state_dir = state_dir.resolve()
+    lock = StateLock(state_dir)
+    try:
+        notes = [lock.acquire()]
+        notes.append(free_port(port, "the app", "PORT"))
+        notes.append(free_port(idp_port, "the fake ProConnect", "IDP_PORT"))
+    except Refused as refused:
+        lock.release()
+        say(f"\n  Coop did not start. {refused}\n")
+        return 1
+    for note in filter(None, notes):
+        say(f"  Note: {note}.")
+    try:
+        return _run(port, idp_port, state_dir, reload)
+    finally:
+        lock.release()
+
+
+def _run(port: int, idp_port: int, state_dir: Path, reload: bool) -> int:
     from infra import fake_proconnect
-    from infra.local.aws import Snapshots, StackNames, moto_server, provision
+    from infra.local.aws import StackNames, moto_app, moto_server, provision
+    from infra.local.state import LocalData
 
     started = time.monotonic()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    snapshots = Snapshots(state_dir)
-    with moto_server() as endpoint:
-        restored = snapshots.load()
-        queues = provision(endpoint, StackNames.for_stage("local"))
-        provider = fake_proconnect.start(
-            port=idp_port,
-            redirect_uri=f"http://127.0.0.1:{port}/connexion/retour",
-            post_logout_redirect_uri=f"http://127.0.0.1:{port}/deconnexion/retour",
-        )
-        app = AppProcess(
-            port, state_dir, child_environment(endpoint, queues["queue"], provider.issuer, port)
-        )
-        app.start()
-        ready = wait_healthy(port)
-        print(
-            f"\n  Coop {'is ready' if ready else 'did not answer /healthz yet'}"
-            f" on http://127.0.0.1:{port}"
-            f" ({time.monotonic() - started:.1f} s; local data: {restored})\n"
-            f"  Fake ProConnect: {provider.issuer}"
-            " — signs in camille.dupont@demo.coop.local by default\n"
-            "  Ctrl-C stops everything and keeps the data.\n",
-            flush=True,
-        )
-        try:
-            _supervise(app, snapshots, stop, reload)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            app.stop()
-            saved = snapshots.save()
-            provider.stop()
-            print(
-                f"\n  Stopped. Local data {'saved in ' + str(state_dir) if saved else 'NOT saved'}.",  # noqa: E501
-                flush=True,
+    signals = StopSignals()
+    signals.install()
+    data = LocalData(state_dir)
+    restored = data.open(moto_app())
+    provider = None
+    app = None
+    saved = False
+    try:
+        with moto_server(journal=data.journal) as endpoint:
+            queues = provision(endpoint, StackNames.for_stage("local"))
+            provider = fake_proconnect.start(
+                port=idp_port,
+                redirect_uri=f"http://127.0.0.1:{port}/connexion/retour",
+                post_logout_redirect_uri=f"http://127.0.0.1:{port}/deconnexion/retour",
             )
+            env = child_environment(endpoint, queues["queue"], provider.issuer, port)
+            app = AppProcess(port, state_dir, env)
+            app.start()
+            ready = wait_healthy(port, stop=signals.event)
+            say(
+                f"\n  Coop {'is ready' if ready else 'did not answer /healthz yet'}"
+                f" on http://127.0.0.1:{port}"
+                f" ({time.monotonic() - started:.1f} s; local data: {restored})\n"
+                f"  Fake ProConnect: {provider.issuer}"
+                " — signs in camille.dupont@demo.coop.local by default\n"
+                "  Ctrl-C stops everything; every acknowledged write is on disk already.\n"
+            )
+            try:
+                _supervise(app, data, signals.event, reload)
+            except KeyboardInterrupt:
+                pass
+            finally:
+                app.stop()
+                saved = _final_snapshot(data)
+    finally:
+        if app is not None:
+            app.stop()
+        if provider is not None:
+            provider.stop()
+        data.close()
+    why = f" ({signals.received})" if signals.received not in (None, "SIGINT") else ""
+    say(
+        f"\n  Stopped{why}. Local data "
+        + (
+            f"saved in {state_dir}."
+            if saved
+            else f"NOT snapshotted; the journal in {state_dir} has it."
+        )
+    )
     return 0
 
 
-def _supervise(app: AppProcess, snapshots: object, stop: threading.Event, reload: bool) -> None:
-    """Restart the app when files change; snapshot the data every minute."""
+def _final_snapshot(data: LocalData) -> bool:
+    try:
+        return data.save()
+    except KeyboardInterrupt:
+        return False
+
+
+def _supervise(app: AppProcess, data: LocalData, stop: threading.Event, reload: bool) -> None:
+    """Restart the app when files change; snapshot the data every minute if it changed."""
     stamps = _fingerprint()
     last_snapshot = time.monotonic()
     while not stop.is_set():
         stop.wait(1.0)
+        if stop.is_set():
+            break
         current = _fingerprint() if reload else stamps
         if current != stamps:
             stamps = current
-            print("  Code changed: restarting the app…", flush=True)
+            say("  Code changed: restarting the app…")
             app.stop()
             app.start()
-        if time.monotonic() - last_snapshot > 60:
-            snapshots.save()  # type: ignore[attr-defined]
+        if time.monotonic() - last_snapshot > SNAPSHOT_EVERY:
+            data.save()
             last_snapshot = time.monotonic()
 
 
@@ -192,14 +273,22 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd = sub.add_parser("serve", help="(internal) the app process")
     serve_cmd.add_argument("--port", type=int, required=True)
     serve_cmd.add_argument("--state-dir", type=Path, required=True)
+    serve_cmd.add_argument("--parent-pid", type=int, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     if args.command == "run":
-        return run(args.port, args.idp_port or args.port + 1, args.state_dir, not args.no_reload)
+        code = run(args.port, args.idp_port or args.port + 1, args.state_dir, not args.no_reload)
+        # Everything is saved, closed and unlocked: skip the interpreter's teardown (over a
+        # second of idle threads and modules), so that a stop or a restart is quick.
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
     from infra.local.server import serve
 
-    serve(args.port, args.state_dir)
+    serve(args.port, args.state_dir, args.parent_pid)
     return 0
 
 

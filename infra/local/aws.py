@@ -1,23 +1,20 @@
-"""The embedded AWS: moto in server mode on loopback, provisioned from the shared definitions,
-with snapshots of its backends so that local data survives a restart."""
+"""The embedded AWS: moto in server mode on loopback, provisioned from the shared definitions.
+Its data survive restarts and crashes through infra/local/state.py (snapshot + journal)."""
 
 from __future__ import annotations
 
-import copyreg
-import io
 import json
 import logging
 import os
-import pickle
+import re
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from chalicelib.store.tables import EXPORT_BUCKET, EXPORT_QUEUE, TABLES, schema_fingerprint
+from chalicelib.store.tables import EXPORT_BUCKET, EXPORT_QUEUE, TABLES
+from infra.local.journal import Journal, MotoGate
 
 log = logging.getLogger("coop.local")
 
@@ -31,12 +28,6 @@ FAKE_CREDENTIALS = {
     # botocore's account-id endpoints break moto streams (ARCHITECTURE §3).
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
 }
-
-
-def moto_version() -> str:
-    import moto
-
-    return str(moto.__version__)
 
 
 @dataclass(frozen=True)
@@ -131,116 +122,65 @@ def provision(endpoint: str, names: StackNames) -> dict[str, str]:
     return {"queue": queue_url, "dlq": dlq_url}
 
 
-# --- snapshots ----------------------------------------------------------------------------------
+def _error_name(message: str, *args: Any) -> str:
+    """The exception type at the end of a traceback (its message may hold item values)."""
+    text = ((message % args) if args else message).strip()
+    last = text.splitlines()[-1] if text else ""
+    return last.split(":", 1)[0] if re.fullmatch(r"[\w.]+(:.*)?", last) else "error"
 
 
-def _backends() -> dict[str, Any]:
-    from moto.dynamodb.models import dynamodb_backends
-    from moto.s3.models import s3_backends
-    from moto.sqs.models import sqs_backends
+def _quiet_handler() -> type:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
 
-    return {"dynamodb": dynamodb_backends, "s3": s3_backends, "sqs": sqs_backends}
+    class QuietMotoHandler(MotoRequestHandler):
+        """No access log (paths and queries carry keys and ids); errors by type only."""
 
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass
 
-class _SnapshotPickler(pickle.Pickler):
-    """moto backends hold locks; a restored backend just needs fresh ones."""
+        def log(self, type: str, message: str, *args: Any) -> None:
+            if type == "error":
+                log.error(
+                    "embedded AWS: refused a %s request (%s)",
+                    self.command,
+                    _error_name(message, *args),
+                )
 
-    dispatch_table = copyreg.dispatch_table.copy()
-    dispatch_table[type(threading.Lock())] = lambda _lock: (threading.Lock, ())
-    dispatch_table[type(threading.RLock())] = lambda _lock: (threading.RLock, ())
-
-
-@dataclass(frozen=True)
-class SnapshotTag:
-    moto: str
-    schema: str
-
-    @classmethod
-    def current(cls) -> SnapshotTag:
-        return cls(moto_version(), schema_fingerprint())
+    return QuietMotoHandler
 
 
-class Snapshots:
-    """`<dir>/snapshot.pickle` + `<dir>/snapshot.json` (the tag). Written atomically."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.data = directory / "snapshot.pickle"
-        self.meta = directory / "snapshot.json"
-
-    def save(self) -> bool:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        for attempt in range(5):
-            try:
-                state = {
-                    name: {account: dict(regions) for account, regions in backend.items()}
-                    for name, backend in _backends().items()
-                }
-                _SnapshotPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
-                break
-            except RuntimeError:  # a request mutated a dict while we walked it: try again
-                buffer = io.BytesIO()
-                time.sleep(0.05 * (attempt + 1))
-        else:
-            log.error("snapshot failed: backends kept changing")
-            return False
-        tmp = self.data.with_suffix(".tmp")
-        tmp.write_bytes(buffer.getvalue())
-        os.replace(tmp, self.data)
-        tag = SnapshotTag.current()
-        self.meta.write_text(
-            json.dumps({"moto": tag.moto, "schema": tag.schema, "saved_at": time.time()})
-        )
-        return True
-
-    def load(self) -> str:
-        """Restore the backends. Returns 'restored', 'empty' or 'set-aside'."""
-        if not self.data.exists():
-            return "empty"
-        try:
-            meta = json.loads(self.meta.read_text())
-        except (OSError, ValueError):
-            meta = {}
-        tag = SnapshotTag.current()
-        if meta.get("moto") != tag.moto or meta.get("schema") != tag.schema:
-            self._set_aside(f"moto {meta.get('moto')} schema {meta.get('schema')}")
-            return "set-aside"
-        try:
-            with self.data.open("rb") as fh:
-                state = pickle.load(fh)  # noqa: S301 - our own file, written by save()
-        except Exception as exc:
-            self._set_aside(f"unreadable: {type(exc).__name__}")
-            return "set-aside"
-        for name, backend in _backends().items():
-            for account, regions in state.get(name, {}).items():
-                for region, region_backend in regions.items():
-                    backend[account][region] = region_backend
-        return "restored"
-
-    def _set_aside(self, why: str) -> None:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        target = self.directory / f"set-aside-{stamp}"
-        target.mkdir(parents=True, exist_ok=True)
-        for path in (self.data, self.meta):
-            if path.exists():
-                os.replace(path, target / path.name)
-        log.warning("local snapshot set aside (%s) in %s: starting empty", why, target)
+def _server_log(type: str, message: str, *args: Any) -> None:
+    """werkzeug's server-level log: "Error on request" with the traceback of a moto crash."""
+    if type == "error":
+        log.error("embedded AWS: internal error (%s)", _error_name(message, *args))
 
 
-@contextmanager
-def moto_server(port: int = 0) -> Iterator[str]:
-    """moto in server mode on loopback; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
+def moto_app() -> Any:
+    """moto's WSGI app (every service, dispatched by host and signature)."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from infra.local import moto_patches
 
     moto_patches.apply()
+    return DomainDispatcherApplication(create_backend_app)
+
+
+@contextmanager
+def moto_server(port: int = 0, journal: Journal | None = None) -> Iterator[str]:
+    """moto in server mode on loopback; yields its endpoint URL. DynamoDB calls are isolated
+    (MotoGate); given a journal, every write is recorded and fsynced before its answer."""
+    from werkzeug.serving import make_server
+
     os.environ.update(FAKE_CREDENTIALS)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    host, bound = server.get_host_and_port()
+    app = MotoGate(moto_app(), journal)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_quiet_handler())
+    server.log = _server_log  # type: ignore[method-assign]
+    thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
+    thread.start()
+    bound = server.server_address[1]
     try:
-        yield f"http://{host}:{bound}"
+        yield f"http://127.0.0.1:{bound}"
     finally:
-        server.stop()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -9,14 +9,50 @@ write then costs hundreds of milliseconds of CPU under the GIL, and concurrent u
    any failure cancels the whole transaction with the per-item reasons, and nothing changed;
 2. then apply the writes, backing up only the items they touch (and the streams' lengths), so
    that an unexpected error midway is still rolled back completely.
+
+moto's server is threaded and its backend has no lock: two transactions could both pass their
+checks and then interleave their writes (and a PutItem/UpdateItem could slip between a
+transaction's check and its writes), so local concurrency results were not trustworthy. Every
+DynamoDB backend operation that writes now runs under one lock (a BatchWriteItem is a series
+of them, as in DynamoDB): transactions are serializable among writers. In server mode, MotoGate
+(infra/local/journal.py) also keeps reads (TransactGetItems included) out while a write runs:
+an item is never seen half updated.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import threading
+from collections.abc import Callable
 from typing import Any
 
 _PATCHED = False
+LOCK = threading.RLock()
+LOCKED = (
+    "create_table",
+    "delete_table",
+    "update_table",
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "execute_statement",
+    "execute_transaction",
+    "batch_execute_statement",
+    "update_time_to_live",
+    "restore_table_from_backup",
+    "restore_table_to_point_in_time",
+)
+
+
+def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with LOCK:
+            return method(*args, **kwargs)
+
+    return run
 
 
 def _key_of(backend: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
@@ -89,7 +125,7 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
     if any(code is not None for code, _, _ in errors):
         raise TransactionCanceledException(errors)
     backups = []
-    streams = {}
+    streams: dict[str, int] = {}
     for item in transact_items:
         op_type, op = next(iter(item.items()))
         table = self.get_table(op["TableName"])
@@ -134,4 +170,7 @@ def apply() -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    for name in LOCKED:
+        if hasattr(DynamoDBBackend, name):
+            setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
     _PATCHED = True

@@ -18,7 +18,7 @@ import boto3
 import pytest
 
 from chalicelib.domain.activites import ActiviteInput, Filtres, ParticipantsAnonymes
-from chalicelib.domain.errors import Conflict, DuplicateRequest, NotFound
+from chalicelib.domain.errors import Conflict, DuplicateRequest, IdempotencyKeyReused, NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.store.activites import MAX_CURSOR_PART, DynamoActivityStore
 from chalicelib.store.dynamo import ACT, decode_cursor, encode_cursor
@@ -326,10 +326,13 @@ def test_an_idempotency_key_creates_once_per_mediator(
     first_id = new_id()
     store.create(alice, first_id, _individuel(), T0, "cle-42")
 
-    with pytest.raises(DuplicateRequest) as duplicate:
+    with pytest.raises(DuplicateRequest) as duplicate:  # a retry: the same values
+        store.create(alice, new_id(), _individuel(), T0, "cle-42")
+    with pytest.raises(IdempotencyKeyReused) as reused:  # the key again for other values
         store.create(alice, new_id(), _individuel(duree=45), T0, "cle-42")
 
     assert duplicate.value.activite_id == first_id
+    assert str(reused.value) == first_id
     assert [a.id for a in store.page(alice, Filtres(), None, 10).items] == [first_id]
     assert [r["eventName"] for r in stream.records(alice)] == ["INSERT"]
     bobs = store.create(bob, new_id(), _individuel(), T0, "cle-42")
